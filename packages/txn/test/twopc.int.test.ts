@@ -1,0 +1,414 @@
+import { serviceUrl } from '@linkforge/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DecisionConflictError,
+  PrepareFailedError,
+  PrepareTimeoutError,
+  TwoPhaseCoordinator,
+  TxnAlreadyDecidedError,
+  TxnConfigError,
+  TxnInFlightError,
+  TxnNotFoundError,
+  TxnNotPreparedError,
+  TxnNotStartedError,
+  type CoordinatorOptions,
+  type TwoPhaseStep,
+} from '../src/index.js';
+import {
+  createTwoPcDatabases,
+  itemIds,
+  logStates,
+  preparedWithPrefix,
+  uniquePrefix,
+  withClient,
+  type TwoPcDatabases,
+} from './helpers.js';
+
+const url = serviceUrl('DATABASE_URL');
+
+describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
+  let dbs: TwoPcDatabases;
+  const open: TwoPhaseCoordinator<'a' | 'b'>[] = [];
+
+  beforeAll(async () => {
+    dbs = await createTwoPcDatabases(url!);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    for (const db of [dbs.a, dbs.b]) await withClient(db.url, (c) => c.query('TRUNCATE items'));
+  });
+  afterAll(async () => {
+    await dbs?.drop();
+  });
+
+  function make(
+    prefix: string,
+    extra: Partial<CoordinatorOptions<'a' | 'b'>> = {},
+  ): TwoPhaseCoordinator<'a' | 'b'> {
+    const c = new TwoPhaseCoordinator<'a' | 'b'>({
+      log: dbs.coordinator.url,
+      participants: [
+        { name: 'a', connection: dbs.a.url },
+        { name: 'b', connection: dbs.b.url },
+      ],
+      gidPrefix: prefix,
+      prepareTimeoutMs: 2000,
+      ...extra,
+    });
+    open.push(c);
+    return c;
+  }
+
+  /** Runs a transaction whose onStep hook throws at `at`, leaving it as a crash would. */
+  async function crashAt(
+    prefix: string,
+    at: (s: TwoPhaseStep) => boolean,
+    id: string,
+  ): Promise<string> {
+    let txid = '';
+    const c = make(prefix, {
+      onStep: (s) => {
+        txid = s.txid;
+        if (at(s)) throw new Error('simulated crash');
+      },
+    });
+    await c.start();
+    await expect(
+      c.run(async ({ a, b }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', [id]);
+        await b.query('INSERT INTO items (id) VALUES ($1)', [id]);
+      }),
+    ).rejects.toThrow('simulated crash');
+    await c.close(); // the "dead" coordinator releases its liveness lock
+    return txid;
+  }
+
+  it('commits on both databases and leaves nothing prepared', async () => {
+    const prefix = uniquePrefix();
+    const c = make(prefix);
+    await c.start();
+    const result = await c.run(async ({ a, b }) => {
+      await a.query('INSERT INTO items (id) VALUES ($1)', ['x1']);
+      await b.query('INSERT INTO items (id) VALUES ($1)', ['x1']);
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(await itemIds(dbs.a.url)).toEqual(['x1']);
+    expect(await itemIds(dbs.b.url)).toEqual(['x1']);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+    expect((await logStates(dbs.coordinator.url)).at(-1)).toBe('committed');
+  });
+
+  it('only opens transactions on the participants asked for', async () => {
+    const c = make(uniquePrefix());
+    await c.start();
+    await c.run(
+      async ({ b }) => {
+        await b.query('INSERT INTO items (id) VALUES ($1)', ['only-b']);
+      },
+      { participants: ['b'] },
+    );
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual(['only-b']);
+  });
+
+  it('when the work throws, rethrows that error and changes neither database', async () => {
+    const prefix = uniquePrefix();
+    const c = make(prefix);
+    await c.start();
+    const boom = new Error('not enough credits');
+    await expect(
+      c.run(async ({ a }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', ['w1']);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
+  it('when a participant transaction already failed, votes no and rolls back the prepared one', async () => {
+    const prefix = uniquePrefix();
+    const c = make(prefix);
+    await c.start();
+    const err = await c
+      .run(async ({ a, b }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', ['f1']);
+        await b.query('INSERT INTO items (id) VALUES ($1)', ['f1']);
+        await b.query('SELECT 1 / 0').catch(() => undefined); // swallowed: b is now aborted
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PrepareFailedError);
+    expect((err as PrepareFailedError).participant).toBe('b');
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+    expect((await logStates(dbs.coordinator.url)).at(-1)).toBe('aborted');
+  });
+
+  it('when PREPARE itself fails (deferred constraint), rolls back everywhere', async () => {
+    await withClient(dbs.b.url, (c) =>
+      c.query(
+        `CREATE TABLE uniq (k int, CONSTRAINT uniq_k UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)`,
+      ),
+    );
+    try {
+      const prefix = uniquePrefix();
+      const c = make(prefix);
+      await c.start();
+      const err = await c
+        .run(async ({ a, b }) => {
+          await a.query('INSERT INTO items (id) VALUES ($1)', ['d1']);
+          await b.query('INSERT INTO uniq (k) VALUES (1), (1)');
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PrepareFailedError);
+      expect((err as Error).message).toMatch(/uniq_k/);
+      expect(await itemIds(dbs.a.url)).toEqual([]);
+      expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+    } finally {
+      await withClient(dbs.b.url, (c) => c.query('DROP TABLE uniq'));
+    }
+  });
+
+  it('when a participant does not answer PREPARE in time, aborts and terminates it', async () => {
+    // A deferred constraint trigger runs at PREPARE time: make it sleep past the timeout.
+    await withClient(dbs.b.url, (c) =>
+      c.query(`
+        CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(10); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON items DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION slow();`),
+    );
+    try {
+      const prefix = uniquePrefix();
+      const c = make(prefix, { prepareTimeoutMs: 300 });
+      await c.start();
+      const started = Date.now();
+      const err = await c
+        .run(async ({ a, b }) => {
+          await a.query('INSERT INTO items (id) VALUES ($1)', ['slow1']);
+          await b.query('INSERT INTO items (id) VALUES ($1)', ['slow1']);
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PrepareTimeoutError);
+      expect((err as PrepareTimeoutError).participant).toBe('b');
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(await itemIds(dbs.a.url)).toEqual([]);
+      expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+      expect((await logStates(dbs.coordinator.url)).at(-1)).toBe('aborted');
+    } finally {
+      await withClient(dbs.b.url, (c) =>
+        c.query('DROP TRIGGER slow ON items; DROP FUNCTION slow()'),
+      );
+    }
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+  });
+
+  it('recovery commits a transaction whose commit decision was logged before the crash', async () => {
+    const prefix = uniquePrefix();
+    const txid = await crashAt(prefix, (s) => s.type === 'decided', 'r1');
+    expect(await preparedWithPrefix(url!, prefix)).toHaveLength(2);
+    const report = await make(prefix).start();
+    expect(report.committed).toEqual([txid]);
+    expect(await itemIds(dbs.a.url)).toEqual(['r1']);
+    expect(await itemIds(dbs.b.url)).toEqual(['r1']);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
+  it('recovery rolls back a transaction prepared on both sides but never decided', async () => {
+    const prefix = uniquePrefix();
+    const txid = await crashAt(prefix, (s) => s.type === 'prepared' && s.index === 1, 'r2');
+    const report = await make(prefix).start();
+    expect(report.rolledBack).toEqual([txid]);
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
+  it('recovery rolls back prepared transactions with its prefix that its log never saw', async () => {
+    const prefix = uniquePrefix();
+    const foreign = uniquePrefix();
+    const orphan = `${prefix}:00000000-0000-4000-8000-000000000001:0`;
+    const other = `${foreign}:00000000-0000-4000-8000-000000000001:0`;
+    for (const [gid, id] of [
+      [orphan, 'o1'],
+      [other, 'o2'],
+    ] as const) {
+      await withClient(dbs.a.url, async (c) => {
+        await c.query('BEGIN');
+        await c.query('INSERT INTO items (id) VALUES ($1)', [id]);
+        await c.query(`PREPARE TRANSACTION '${gid}'`);
+      });
+    }
+    try {
+      const report = await make(prefix).start();
+      expect(report.rolledBack).toEqual(['00000000-0000-4000-8000-000000000001']);
+      expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+      // Another coordinator's prepared transaction is not ours to touch.
+      expect(await preparedWithPrefix(url!, foreign)).toEqual([other]);
+    } finally {
+      await withClient(dbs.a.url, (c) => c.query(`ROLLBACK PREPARED '${other}'`));
+    }
+  });
+
+  it('leaves the transactions of a live coordinator alone and refuses to force them', async () => {
+    const prefix = uniquePrefix();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atPrepared = new Promise<void>((r) => (reached = r));
+    const live = make(prefix, {
+      onStep: async (s) => {
+        if (s.type === 'prepared' && s.index === 0) {
+          reached();
+          await gate;
+        }
+      },
+    });
+    await live.start();
+    const running = live.run(async ({ a, b }) => {
+      await a.query('INSERT INTO items (id) VALUES ($1)', ['live']);
+      await b.query('INSERT INTO items (id) VALUES ($1)', ['live']);
+    });
+    await atPrepared;
+    const other = make(prefix);
+    const report = await other.start();
+    expect(report.rolledBack).toEqual([]);
+    expect(report.inFlight).toHaveLength(1);
+    const [doubt] = await other.listInDoubt();
+    expect(doubt?.resolution).toBe('wait');
+    expect(doubt?.ownerAlive).toBe(true);
+    await expect(other.forceRollback(doubt!.txid)).rejects.toBeInstanceOf(TxnInFlightError);
+    release();
+    await running;
+    expect(await itemIds(dbs.a.url)).toEqual(['live']);
+    expect(await itemIds(dbs.b.url)).toEqual(['live']);
+  });
+
+  it('when recovery elsewhere aborts first, the live run fails with DecisionConflictError and commits nothing', async () => {
+    const prefix = uniquePrefix();
+    const live = make(prefix, {
+      onStep: async (s) => {
+        // An operator rolls the transaction back while the live coordinator is about to decide.
+        if (s.type === 'prepared' && s.index === 1) {
+          await withClient(dbs.coordinator.url, (c) =>
+            c.query(`UPDATE txn_2pc_log SET state = 'aborting' WHERE txid = $1`, [s.txid]),
+          );
+        }
+      },
+    });
+    await live.start();
+    const err = await live
+      .run(async ({ a, b }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', ['c1']);
+        await b.query('INSERT INTO items (id) VALUES ($1)', ['c1']);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecisionConflictError);
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
+  describe('admin view', () => {
+    it('lists an undecided transaction of a dead coordinator and force-commits it', async () => {
+      const prefix = uniquePrefix();
+      const txid = await crashAt(prefix, (s) => s.type === 'prepared' && s.index === 1, 'fc');
+      const admin = make(prefix, { recoverOnStart: false });
+      await admin.start();
+      const list = await admin.listInDoubt();
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({
+        txid,
+        state: 'preparing',
+        resolution: 'abort',
+        ownerAlive: false,
+      });
+      expect(list[0]!.participants.map((p) => [p.name, p.prepared])).toEqual([
+        ['a', true],
+        ['b', true],
+      ]);
+      await admin.forceCommit(txid);
+      expect(await itemIds(dbs.a.url)).toEqual(['fc']);
+      expect(await itemIds(dbs.b.url)).toEqual(['fc']);
+      expect(await admin.listInDoubt()).toEqual([]);
+      await expect(admin.forceRollback(txid)).rejects.toBeInstanceOf(TxnNotFoundError);
+    });
+
+    it('force-rollback of a transaction decided commit is refused and changes nothing', async () => {
+      const prefix = uniquePrefix();
+      const txid = await crashAt(prefix, (s) => s.type === 'decided', 'fr');
+      const admin = make(prefix, { recoverOnStart: false });
+      await admin.start();
+      const err = await admin.forceRollback(txid).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TxnAlreadyDecidedError);
+      expect((err as TxnAlreadyDecidedError).code).toBe('TXN_ALREADY_DECIDED');
+      expect(await preparedWithPrefix(url!, prefix)).toHaveLength(2);
+      const [doubt] = await admin.listInDoubt();
+      expect(doubt).toMatchObject({ state: 'committing', resolution: 'commit' });
+      await admin.forceCommit(txid);
+      expect(await itemIds(dbs.b.url)).toEqual(['fr']);
+    });
+
+    it('force-commit is refused when a participant never prepared; force-rollback then cleans up', async () => {
+      const prefix = uniquePrefix();
+      const txid = await crashAt(prefix, (s) => s.type === 'prepared' && s.index === 0, 'np');
+      const admin = make(prefix, { recoverOnStart: false });
+      await admin.start();
+      const err = await admin.forceCommit(txid).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TxnNotPreparedError);
+      expect((err as TxnNotPreparedError).missing).toEqual(['b']);
+      expect(await preparedWithPrefix(url!, prefix)).toHaveLength(1);
+      await admin.forceRollback(txid);
+      expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+      expect(await itemIds(dbs.a.url)).toEqual([]);
+    });
+
+    it('rejects a malformed transaction id', async () => {
+      const admin = make(uniquePrefix());
+      await admin.start();
+      await expect(admin.forceCommit("x'; DROP TABLE items; --")).rejects.toBeInstanceOf(
+        TxnConfigError,
+      );
+    });
+  });
+
+  describe('configuration', () => {
+    it('rejects bad options with a clear error', () => {
+      const base = {
+        log: 'postgres://x/y',
+        participants: [{ name: 'a', connection: 'postgres://x/a' }],
+      };
+      expect(() => new TwoPhaseCoordinator({ ...base, gidPrefix: 'has:colon' })).toThrow(
+        /gidPrefix/,
+      );
+      expect(() => new TwoPhaseCoordinator({ ...base, participants: [] })).toThrow(/non-empty/);
+      expect(
+        () =>
+          new TwoPhaseCoordinator({
+            ...base,
+            participants: [
+              { name: 'a', connection: 'postgres://x/a' },
+              { name: 'a', connection: 'postgres://x/b' },
+            ],
+          }),
+      ).toThrow(/listed twice/);
+      expect(() => new TwoPhaseCoordinator({ ...base, prepareTimeoutMs: 0 })).toThrow(
+        /prepareTimeoutMs/,
+      );
+      expect(() => new TwoPhaseCoordinator({ ...base, logTable: 'drop table' })).toThrow(
+        /logTable/,
+      );
+    });
+
+    it('refuses to run before start() and rejects unknown participants', async () => {
+      const c = make(uniquePrefix());
+      await expect(c.run(async () => 1)).rejects.toBeInstanceOf(TxnNotStartedError);
+      await c.start();
+      await expect(c.run(async () => 1, { participants: ['zz' as 'a'] })).rejects.toThrow(
+        /unknown participant "zz"/,
+      );
+    });
+  });
+});
