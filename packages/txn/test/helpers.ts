@@ -78,3 +78,31 @@ export async function logStates(url: string): Promise<string[]> {
     return rows.map((r) => r.state);
   });
 }
+
+/** `url` with `application_name` set, so a test can find the sessions it opened. */
+export function tagged(url: string, applicationName: string): string {
+  const u = new URL(url);
+  u.searchParams.set('application_name', applicationName);
+  return u.toString();
+}
+
+/**
+ * Waits until the server has ended every session named `applicationName`: after a SIGKILL the
+ * backends notice the closed socket a moment later, and only then release their locks.
+ */
+export async function waitForSessionsGone(
+  serverUrl: string,
+  applicationName: string,
+): Promise<void> {
+  await withClient(serverUrl, async (c) => {
+    for (let i = 0; i < 200; i++) {
+      const { rowCount } = await c.query(
+        'SELECT 1 FROM pg_stat_activity WHERE application_name = $1',
+        [applicationName],
+      );
+      if (!rowCount) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`sessions of ${applicationName} are still open after 5 s`);
+  });
+}

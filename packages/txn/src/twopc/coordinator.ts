@@ -79,6 +79,14 @@ export interface CoordinatorOptions<P extends string> {
   /** Run {@link TwoPhaseCoordinator.recover} inside `start()`. Default true. */
   readonly recoverOnStart?: boolean;
   /**
+   * After `start()`, run `recover()` again every this many ms, so transactions left by a
+   * participant that was down, or by a coordinator that died while we run, still finish.
+   * 0 disables. Default 60000.
+   */
+  readonly recoveryIntervalMs?: number;
+  /** Receives the report (or error) of every background recovery pass. */
+  readonly onRecovery?: (result: RecoveryReport | Error) => void;
+  /**
    * Called at each protocol step (awaited). For tracing, metrics and crash testing; an error it
    * throws is treated like a crash at that point.
    */
@@ -194,6 +202,10 @@ export class TwoPhaseCoordinator<P extends string = string> {
   private readonly recoverOnStart: boolean;
   private readonly onStep: ((step: TwoPhaseStep) => void | Promise<void>) | undefined;
   private readonly active = new Set<string>();
+  private readonly recoveryIntervalMs: number;
+  private readonly onRecovery: ((result: RecoveryReport | Error) => void) | undefined;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private recovering: Promise<unknown> | undefined;
   private lock: OwnerLock | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
 
@@ -227,6 +239,15 @@ export class TwoPhaseCoordinator<P extends string = string> {
     }
     this.onStep = options.onStep;
     this.recoverOnStart = options.recoverOnStart ?? true;
+    this.recoveryIntervalMs = checkPositiveInt(
+      options.recoveryIntervalMs ?? 60_000,
+      'recoveryIntervalMs',
+      0,
+    );
+    if (options.onRecovery !== undefined && typeof options.onRecovery !== 'function') {
+      throw new TxnConfigError('onRecovery must be a function');
+    }
+    this.onRecovery = options.onRecovery;
     if (!Array.isArray(options.participants) || options.participants.length === 0) {
       throw new TxnConfigError('participants must be a non-empty array');
     }
@@ -278,8 +299,15 @@ export class TwoPhaseCoordinator<P extends string = string> {
     this.lock = new OwnerLock(this.logPool.pool, this.owner);
     await this.lock.acquire();
     this.state = 'started';
-    if (!this.recoverOnStart) return { committed: [], rolledBack: [], inFlight: [], failed: [] };
-    return this.recover();
+    const report = this.recoverOnStart
+      ? await this.recover()
+      : { committed: [], rolledBack: [], inFlight: [], failed: [] };
+    if (this.recoveryIntervalMs > 0) {
+      this.recoveryTimer = setInterval(() => this.backgroundRecovery(), this.recoveryIntervalMs);
+      // Background recovery must never keep a process alive on its own.
+      this.recoveryTimer.unref();
+    }
+    return report;
   }
 
   /**
@@ -503,6 +531,8 @@ export class TwoPhaseCoordinator<P extends string = string> {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearInterval(this.recoveryTimer);
+    await this.recovering;
     await this.lock?.release();
     const pools = [this.logPool, ...this.participants.values()]
       .filter((p) => p.owned)
@@ -511,6 +541,19 @@ export class TwoPhaseCoordinator<P extends string = string> {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  private backgroundRecovery(): void {
+    if (this.recovering || this.state !== 'started') return;
+    this.recovering = this.recover()
+      .then(
+        (report) => this.onRecovery?.(report),
+        (err: unknown) => this.onRecovery?.(err instanceof Error ? err : new Error(String(err))),
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        this.recovering = undefined;
+      });
+  }
 
   private assertStarted(): void {
     if (this.state !== 'started') throw new TxnNotStartedError('TwoPhaseCoordinator');
