@@ -1,0 +1,47 @@
+import { formatPosition } from './position.js';
+import type { RecordedEvent } from './types.js';
+import type { Upcasters } from './upcasting.js';
+
+/**
+ * Columns every event read selects, with 64-bit numbers as text (drivers differ on int8).
+ * The aliases shadow the real columns in ORDER BY, so queries must order by qualified names
+ * (`e.version`), or they would sort the text.
+ */
+export const EVENT_COLUMNS = `transaction_id::text AS transaction_id, sequence::text AS sequence,
+  event_id::text AS event_id, stream_id, version::text AS version, type, schema_version,
+  data, metadata, created_at`;
+
+export interface EventRow {
+  transaction_id: string;
+  sequence: string;
+  event_id: string;
+  stream_id: string;
+  version: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  created_at: Date | string;
+}
+
+export function toRecordedEvent(row: EventRow, upcasters: Upcasters): RecordedEvent {
+  const metadata = row.metadata ?? {};
+  const upcast = upcasters.apply({
+    type: row.type,
+    schemaVersion: Number(row.schema_version),
+    data: row.data,
+    metadata,
+    streamId: row.stream_id,
+  });
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: Number(row.version),
+    position: formatPosition(row.transaction_id, row.sequence),
+    type: upcast.type,
+    data: upcast.data,
+    metadata,
+    schemaVersion: upcast.schemaVersion,
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+  };
+}
