@@ -1,0 +1,156 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { ApiKeyService, defaultWorkspaceId } from './auth/api-keys.js';
+import { makeGuards, makeRateLimitGuard } from './auth/guards.js';
+import { keyRoutes } from './auth/routes.js';
+import type { Config } from './config.js';
+import { healthRoutes } from './http/health.js';
+import { Metrics } from './http/metrics.js';
+import { registerErrorHandling } from './http/problem.js';
+import { openRuntime, type Runtime } from './infra/runtime.js';
+import { ClickBuffer } from './links/click-buffer.js';
+import { CodeGenerator } from './links/codes.js';
+import { IdAllocator } from './links/id-allocator.js';
+import { LinkService } from './links/link-service.js';
+import { redirectRoutes } from './links/redirect-routes.js';
+import { LinkResolver } from './links/resolve-link.js';
+import { linkRoutes } from './links/routes.js';
+
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly runtime: Runtime;
+  readonly links: LinkService;
+  readonly keys: ApiKeyService;
+  readonly clicks: ClickBuffer;
+}
+
+/**
+ * Builds the whole service from a validated config: adapters (embedded or server mode),
+ * domain services and HTTP routes. `app.close()` flushes buffered clicks and closes every
+ * connection. It does not listen: `main` does.
+ */
+export async function buildApp(config: Config): Promise<BuiltApp> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    // Access logs belong to the proxy in front; per-request lines would cost on the redirect path.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // No type coercion: a wrong type is a 400, never silently converted (0 must not become null).
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const runtime = await openRuntime(config, app.log);
+  const metrics = new Metrics();
+  const keys = new ApiKeyService(runtime.db);
+  if (config.bootstrapApiKey !== undefined) await keys.ensureBootstrapKey(config.bootstrapApiKey);
+  const workspaceId = await defaultWorkspaceId(runtime.db);
+
+  const ownHosts = new Set([new URL(config.publicBaseUrl).hostname.toLowerCase()]);
+  const links = new LinkService({
+    db: runtime.db,
+    cache: runtime.cache,
+    codes: new CodeGenerator(runtime.codeKey, config.codeLength),
+    ids: new IdAllocator(runtime.db),
+    ownHosts,
+  });
+  const clicks = new ClickBuffer(runtime.db, {
+    flushMs: config.clickFlushMs,
+    onError: (err) => app.log.warn({ err }, 'click flush failed; counts kept for the next flush'),
+    onFlush: (_links, n) => metrics.clicksFlushed.inc(n),
+  });
+  clicks.start();
+  const resolver = new LinkResolver(runtime.db, runtime.cache, runtime.clickCap, {
+    cacheHit: () => metrics.cacheLookups.inc({ result: 'hit' }),
+    cacheMiss: () => metrics.cacheLookups.inc({ result: 'miss' }),
+  });
+
+  app.addHook('onClose', async () => {
+    try {
+      await clicks.close();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  registerErrorHandling(app);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Linkforge API',
+        version: '1.0.0',
+        description: 'Short links with analytics.',
+      },
+      servers: [{ url: config.publicBaseUrl }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const guards = makeGuards({
+    keys,
+    allowAnonymous: config.allowAnonymous,
+    defaultWorkspaceId: workspaceId,
+  });
+  const rateLimit = makeRateLimitGuard({
+    limiter: runtime.rateLimiter,
+    ...config.rateLimit,
+    onLimited: () => metrics.rateLimited.inc(),
+  });
+  await app.register(linkRoutes, {
+    links,
+    publicBaseUrl: config.publicBaseUrl,
+    metrics,
+    guards: { ...guards, rateLimit },
+  });
+  await app.register(keyRoutes, { keys, requireAdmin: guards.requireAdmin });
+  await app.register(healthRoutes, { runtime, metrics });
+  await app.register(redirectRoutes, { resolver, clicks, metrics });
+  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .send(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linkforge</title></head><body><h1>Linkforge</h1><p>The API is described at <a href="/docs">/docs</a>.</p></body></html>',
+      ),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send({
+        type: 'https://linkforge.dev/errors/not_found',
+        title: 'Not found',
+        status: 404,
+        code: 'not_found',
+        detail: `No route ${request.method} ${request.url.split('?')[0]}`,
+      }),
+  );
+
+  return { app, runtime, links, keys, clicks };
+}

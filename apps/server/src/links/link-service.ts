@@ -1,0 +1,186 @@
+import { AppError, isAppError, type ErrorCode } from '../errors.js';
+import type { LinkCache } from '../infra/cache/link-cache.js';
+import type { Database } from '../infra/db/database.js';
+import type { CodeGenerator } from './codes.js';
+import type { IdAllocator } from './id-allocator.js';
+import type { Link, RedirectType } from './link.js';
+import * as repo from './link-repo.js';
+import {
+  normalizeTargetUrl,
+  validateAlias,
+  validateExpiry,
+  validateTags,
+  validateTitle,
+} from './validate.js';
+
+export interface CreateLinkInput {
+  url: string;
+  alias?: string | undefined;
+  expiresAt?: string | null | undefined;
+  maxClicks?: number | null | undefined;
+  redirectType?: RedirectType | undefined;
+  title?: string | null | undefined;
+  tags?: string[] | undefined;
+}
+
+export interface UpdateLinkInput {
+  url?: string;
+  expiresAt?: string | null;
+  maxClicks?: number | null;
+  redirectType?: RedirectType;
+  title?: string | null;
+  tags?: string[];
+}
+
+export type BulkItemResult =
+  | { index: number; ok: true; link: Link }
+  | { index: number; ok: false; error: { code: ErrorCode; detail: string } };
+
+export interface LinkServiceDeps {
+  readonly db: Database;
+  readonly cache: LinkCache;
+  readonly codes: CodeGenerator;
+  readonly ids: IdAllocator;
+  /** Hostnames of this service; destinations on them are refused (loops). */
+  readonly ownHosts: ReadonlySet<string>;
+}
+
+/** Attempts before giving up on generated codes that keep landing on aliases (never in practice). */
+const MAX_CODE_ATTEMPTS = 8;
+
+/**
+ * Commands on links. Validation happens before anything is written, so a refused request
+ * changes nothing; every change drops the code from the caches of all instances.
+ */
+export class LinkService {
+  constructor(private readonly deps: LinkServiceDeps) {}
+
+  #prepare(
+    workspaceId: number,
+    input: CreateLinkInput,
+  ): Omit<repo.NewLinkRow, 'id' | 'code'> & { alias?: string } {
+    const maxClicks = input.maxClicks ?? null;
+    if (maxClicks !== null && (!Number.isSafeInteger(maxClicks) || maxClicks < 1)) {
+      throw new AppError('validation_failed', 'maxClicks must be a positive integer.');
+    }
+    return {
+      workspaceId,
+      isAlias: input.alias !== undefined,
+      url: normalizeTargetUrl(input.url, this.deps.ownHosts),
+      redirectType: input.redirectType ?? 302,
+      title: validateTitle(input.title),
+      tags: validateTags(input.tags),
+      expiresAt: validateExpiry(input.expiresAt),
+      maxClicks,
+      ...(input.alias !== undefined ? { alias: validateAlias(input.alias) } : {}),
+    };
+  }
+
+  async create(workspaceId: number, input: CreateLinkInput): Promise<Link> {
+    const [result] = await this.createMany(workspaceId, [input]);
+    if (result === undefined) throw new AppError('internal', 'link creation returned nothing');
+    if (!result.ok) throw new AppError(result.error.code, result.error.detail);
+    return result.link;
+  }
+
+  /**
+   * Creates up to 1,000 links in one statement. Every item gets its own result; an invalid item
+   * or a taken alias does not stop the others.
+   */
+  async createMany(
+    workspaceId: number,
+    inputs: readonly CreateLinkInput[],
+  ): Promise<BulkItemResult[]> {
+    const results: BulkItemResult[] = new Array(inputs.length);
+    type Pending = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; alias?: string };
+    const pending: Pending[] = [];
+    const aliasesInBatch = new Set<string>();
+    inputs.forEach((input, index) => {
+      try {
+        const { alias, ...row } = this.#prepare(workspaceId, input);
+        if (alias !== undefined) {
+          if (aliasesInBatch.has(alias))
+            throw new AppError('alias_taken', `The alias "${alias}" is already taken.`);
+          aliasesInBatch.add(alias);
+        }
+        pending.push(alias === undefined ? { index, row } : { index, row, alias });
+      } catch (err) {
+        results[index] = failure(index, err);
+      }
+    });
+
+    let todo = pending;
+    for (let attempt = 0; todo.length > 0 && attempt < MAX_CODE_ATTEMPTS; attempt++) {
+      const ids = await this.deps.ids.take(todo.length);
+      const rows = todo.map((p, i) => {
+        const id = ids[i]!;
+        return { ...p.row, id, code: p.alias ?? this.deps.codes.encode(id) };
+      });
+      const inserted = new Map(
+        (await repo.insertLinks(this.deps.db, rows)).map((l) => [l.code, l]),
+      );
+      // A newly used code may have been cached as unknown by a redirect that came first.
+      await this.deps.cache.invalidate([...inserted.keys()]);
+      const retry: Pending[] = [];
+      todo.forEach((p, i) => {
+        const link = inserted.get(rows[i]!.code);
+        if (link !== undefined) results[p.index] = { index: p.index, ok: true, link };
+        else if (p.alias !== undefined) {
+          results[p.index] = failure(
+            p.index,
+            new AppError('alias_taken', `The alias "${p.alias}" is already taken.`),
+          );
+        } else retry.push(p); // generated code already held by an alias: draw another id
+      });
+      todo = retry;
+    }
+    for (const p of todo) {
+      results[p.index] = failure(
+        p.index,
+        new AppError('internal', 'Could not allocate a free code.'),
+      );
+    }
+    return results;
+  }
+
+  async get(workspaceId: number, code: string): Promise<Link> {
+    const link = await repo.findInWorkspace(this.deps.db, workspaceId, code);
+    if (link === undefined) throw new AppError('not_found', `No link "${code}" in this workspace.`);
+    return link;
+  }
+
+  async list(filter: repo.ListFilter): Promise<Link[]> {
+    return repo.listLinks(this.deps.db, filter);
+  }
+
+  async update(workspaceId: number, code: string, input: UpdateLinkInput): Promise<Link> {
+    const patch: repo.LinkPatch = {};
+    if (input.url !== undefined) patch.url = normalizeTargetUrl(input.url, this.deps.ownHosts);
+    if (input.redirectType !== undefined) patch.redirectType = input.redirectType;
+    if ('title' in input) patch.title = validateTitle(input.title);
+    if (input.tags !== undefined) patch.tags = validateTags(input.tags);
+    if ('expiresAt' in input) patch.expiresAt = validateExpiry(input.expiresAt);
+    if ('maxClicks' in input) {
+      const m = input.maxClicks ?? null;
+      if (m !== null && (!Number.isSafeInteger(m) || m < 1)) {
+        throw new AppError('validation_failed', 'maxClicks must be a positive integer.');
+      }
+      patch.maxClicks = m;
+    }
+    const link = await repo.updateLink(this.deps.db, workspaceId, code, patch);
+    if (link === undefined) throw new AppError('not_found', `No link "${code}" in this workspace.`);
+    await this.deps.cache.invalidate([code]);
+    return link;
+  }
+
+  async delete(workspaceId: number, code: string): Promise<void> {
+    const deleted = await repo.softDeleteLink(this.deps.db, workspaceId, code);
+    if (!deleted) throw new AppError('not_found', `No link "${code}" in this workspace.`);
+    await this.deps.cache.invalidate([code]);
+  }
+}
+
+function failure(index: number, err: unknown): BulkItemResult {
+  if (isAppError(err)) return { index, ok: false, error: { code: err.code, detail: err.message } };
+  throw err;
+}

@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isbot } from 'isbot';
+import type { Metrics } from '../http/metrics.js';
+import type { ClickSink } from './click-buffer.js';
+import type { LinkResolver } from './resolve-link.js';
+
+export interface RedirectRoutesOptions {
+  readonly resolver: LinkResolver;
+  readonly clicks: ClickSink;
+  readonly metrics: Metrics;
+}
+
+const CODE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function page(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title} · Linkforge</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#1f2937}h1{font-size:1.5rem}</style></head><body><h1>${title}</h1><p>${message}</p></body></html>`;
+}
+
+const NOT_FOUND_PAGE = page(
+  'Link not found',
+  'There is no short link at this address. Check that it was copied in full.',
+);
+const GONE_PAGE: Record<string, string> = {
+  deleted: page('Link removed', 'This short link was deleted by its owner.'),
+  expired: page('Link expired', 'This short link has expired.'),
+  exhausted: page('Link no longer available', 'This short link has reached its click limit.'),
+};
+
+/**
+ * `GET /{code}`: the hot path. It answers from the cache, hands the click to the sink (never
+ * waiting on a database write) and redirects with the link's own status. HEAD answers the
+ * same without counting; bots are redirected but not counted.
+ */
+export async function redirectRoutes(
+  app: FastifyInstance,
+  opts: RedirectRoutesOptions,
+): Promise<void> {
+  const { resolver, clicks, metrics } = opts;
+
+  const handler = async (
+    request: FastifyRequest<{ Params: { code: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const { code } = request.params;
+    const gone = (status: 404 | 410, html: string, outcome: string) => {
+      metrics.redirects.inc({ outcome });
+      return reply
+        .code(status)
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(html);
+    };
+    if (!CODE.test(code)) return gone(404, NOT_FOUND_PAGE, 'not_found');
+    const userAgent = request.headers['user-agent'];
+    const count = request.method === 'GET' && !isbot(userAgent);
+    const r = await resolver.resolve(code, count);
+    if (r.kind === 'not_found') return gone(404, NOT_FOUND_PAGE, 'not_found');
+    if (r.kind === 'gone') return gone(410, GONE_PAGE[r.reason]!, r.reason);
+    if (count) {
+      const referrer = request.headers.referer;
+      clicks.record({
+        linkId: r.link.id,
+        code,
+        at: Date.now(),
+        ip: request.ip,
+        userAgent,
+        referrer,
+      });
+    }
+    metrics.redirects.inc({ outcome: count ? 'redirect' : 'redirect_uncounted' });
+    return reply
+      .code(r.link.redirectType)
+      .header('location', r.link.url)
+      .header('cache-control', 'private, no-store')
+      .send();
+  };
+
+  app.get('/:code', { schema: { hide: true } }, handler);
+}
