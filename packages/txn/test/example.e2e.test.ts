@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createTestDatabase, serviceUrl, type TestDatabase } from '@linkforge/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShopState } from '../examples/order-saga.mjs';
+
+const url = serviceUrl('DATABASE_URL');
+const example = fileURLToPath(new URL('../examples/order-saga.mjs', import.meta.url));
+const run = promisify(execFile);
+
+interface Printed extends ShopState {
+  outcome: {
+    status: string;
+    failure: { step: string; code?: string } | null;
+    results: Record<string, unknown>;
+  };
+}
+
+describe.skipIf(!url)('examples/order-saga.mjs (order → payment → inventory)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(url!, 'lf_txn_example');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function order(args: string[]): Promise<Printed> {
+    const { stdout } = await run(process.execPath, [example, ...args], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
+    return JSON.parse(stdout) as Printed;
+  }
+
+  it('with stock available, charges once, reserves and confirms the order', async () => {
+    const out = await order([
+      '--order',
+      'ok-1',
+      '--item',
+      'lamp',
+      '--qty',
+      '2',
+      '--amount',
+      '1999',
+      '--stock',
+      '5',
+    ]);
+    expect(out.outcome.status).toBe('completed');
+    expect(out.order?.status).toBe('confirmed');
+    expect(out.payments).toEqual([
+      { idempotency_key: 'order:ok-1:charge-payment', amount_cents: 1999, status: 'charged' },
+    ]);
+    expect(out.stock).toBe(3);
+    expect(out.reserved).toBe(2);
+  });
+
+  it('when inventory refuses, refunds the payment and cancels the order', async () => {
+    const out = await order([
+      '--order',
+      'short-1',
+      '--item',
+      'chair',
+      '--qty',
+      '9',
+      '--amount',
+      '4999',
+      '--stock',
+      '3',
+    ]);
+    expect(out.outcome.status).toBe('compensated');
+    expect(out.outcome.failure).toMatchObject({ step: 'reserve-inventory', code: 'OUT_OF_STOCK' });
+    expect(out.order?.status).toBe('cancelled');
+    expect(out.payments).toEqual([
+      { idempotency_key: 'order:short-1:charge-payment', amount_cents: 4999, status: 'refunded' },
+    ]);
+    expect(out.stock).toBe(3);
+    expect(out.reserved).toBe(0);
+  });
+
+  it('running the same order again is idempotent: same outcome, still one payment', async () => {
+    const out = await order([
+      '--order',
+      'ok-1',
+      '--item',
+      'lamp',
+      '--qty',
+      '2',
+      '--amount',
+      '1999',
+    ]);
+    expect(out.outcome.status).toBe('completed');
+    expect(out.payments).toHaveLength(1);
+    expect(out.stock).toBe(3);
+  });
+
+  it('rejects a bad quantity with a clear message and exit code 1', async () => {
+    const err = (await run(process.execPath, [example, '--qty', 'many'], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/--qty must be an integer/);
+  });
+});
