@@ -292,7 +292,8 @@ describe('linkforge-pipeline', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('\x1b[?25l');
-    expect(result.stderr).toMatch(/\x1b\[\d+A/);
+    // Cursor-up sequences: the table was redrawn in place.
+    expect(result.stderr).toMatch(new RegExp(`${String.fromCharCode(27)}\\[\\d+A`));
     expect(result.stderr).toContain('✖ bad: exit code 4');
     expect(result.stderr).toContain('│ reason-for-failure');
     expect(result.stderr).toContain('2 tasks: 1 succeeded, 1 failed');

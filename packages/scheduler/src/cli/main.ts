@@ -155,7 +155,8 @@ async function main(argv: string[]): Promise<number> {
     cli.progress === 'tty' ||
     (cli.progress === 'auto' && process.stderr.isTTY === true && process.env.TERM !== 'dumb');
 
-  let reporter: Reporter | undefined;
+  // Filled in once the run starts (a dry run never creates one).
+  const out: { reporter?: Reporter } = {};
   const logs = new Map<string, WriteStream>();
   if (cli.logDir !== undefined && !cli.dryRun) mkdirSync(cli.logDir, { recursive: true });
 
@@ -177,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
         return runShellTask(task, ctx.signal, {
           shell: pipeline.shell,
           killTimeoutMs: cli.killTimeoutMs,
-          onLine: (stream, line) => reporter?.taskOutput(task.name, stream, line),
+          onLine: (stream, line) => out.reporter?.taskOutput(task.name, stream, line),
           onChunk: log === undefined ? undefined : (chunk) => log.write(chunk),
         });
       },
@@ -201,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
-  reporter = tty
+  const r: Reporter = tty
     ? new TtyReporter(
         (s) => process.stderr.write(s),
         pipeline.tasks.map((t) => t.name),
@@ -209,7 +210,7 @@ async function main(argv: string[]): Promise<number> {
         () => process.stderr.rows ?? 24,
       )
     : new PlainReporter((s) => process.stdout.write(s), cli.quiet);
-  const r = reporter;
+  out.reporter = r;
   scheduler.on('taskStart', ({ name, attempt }) => r.taskStarted(name, attempt));
   scheduler.on('taskRetry', ({ name, attempt, error, delayMs }) =>
     r.taskRetrying(name, attempt, error, delayMs),
