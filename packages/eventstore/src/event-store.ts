@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ConcurrencyError, DuplicateEventError, EventStoreValidationError } from './errors.js';
+import {
+  ConcurrencyError,
+  DuplicateEventError,
+  EventStoreError,
+  EventStoreValidationError,
+} from './errors.js';
 import { rowsOf, type SqlDatabase, type SqlExecutor } from './executor.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { formatPosition, parsePosition, START } from './position.js';
@@ -243,9 +248,9 @@ export class EventStore {
     const rows = await rowsOf<EventRow>(
       options.tx ?? this.db,
       `SELECT ${EVENT_COLUMNS} FROM ${this.s}.events e
-        WHERE (e.transaction_id, e.sequence) > ($1::text::xid8, $2::bigint)
-          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY e.transaction_id, e.sequence
+        WHERE (e.position_tx, e.sequence) > ($1::text::xid8, $2::bigint)
+          AND e.position_tx < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.position_tx, e.sequence
         LIMIT $3::bigint`,
       [p.transactionId.toString(), p.sequence.toString(), limit],
     );
@@ -259,16 +264,75 @@ export class EventStore {
    * {@link START} when there is none.
    */
   async headPosition(options: { tx?: SqlExecutor } = {}): Promise<string> {
-    const rows = await rowsOf<{ transaction_id: string; sequence: string }>(
+    const rows = await rowsOf<{ position_tx: string; sequence: string }>(
       options.tx ?? this.db,
-      `SELECT e.transaction_id::text AS transaction_id, e.sequence::text AS sequence
+      `SELECT e.position_tx::text AS position_tx, e.sequence::text AS sequence
          FROM ${this.s}.events e
-        WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY e.transaction_id DESC, e.sequence DESC
+        WHERE e.position_tx < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.position_tx DESC, e.sequence DESC
         LIMIT 1`,
     );
     const row = rows[0];
-    return row ? formatPosition(row.transaction_id, row.sequence) : START;
+    return row ? formatPosition(row.position_tx, row.sequence) : START;
+  }
+
+  /**
+   * Waits until `readAll` can return the event at `position`, i.e. until every transaction
+   * that started before it has ended. Useful right after an append when you then read all or
+   * catch a subscription up. Times out with {@link EventStoreError} `HORIZON_TIMEOUT` naming
+   * the oldest open transaction on the server (it holds the horizon for every database on it).
+   *
+   * @example
+   * const { events } = await store.append('a', [{ type: 'x', data: 1 }]);
+   * await store.waitForVisibility(events[0]!.position);
+   */
+  async waitForVisibility(
+    position: string,
+    options: { timeoutMs?: number; pollIntervalMs?: number } = {},
+  ): Promise<void> {
+    const p = parsePosition(position);
+    const timeoutMs = checkVersionNumber(options.timeoutMs ?? 30_000, 'timeoutMs', 0);
+    const interval = checkVersionNumber(options.pollIntervalMs ?? 20, 'pollIntervalMs', 1);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await rowsOf<{ visible: boolean }>(
+        this.db,
+        'SELECT $1::text::xid8 < pg_snapshot_xmin(pg_current_snapshot()) AS visible',
+        [p.transactionId.toString()],
+      );
+      if (rows[0]?.visible) return;
+      if (Date.now() >= deadline) {
+        throw new EventStoreError(
+          'HORIZON_TIMEOUT',
+          `position ${position} is not readable after ${timeoutMs} ms: an older transaction is ` +
+            `still open${await this.oldestOpenTransaction()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, interval));
+    }
+  }
+
+  /** Describes the oldest transaction holding the horizon back, for error messages. */
+  private async oldestOpenTransaction(): Promise<string> {
+    try {
+      const rows = await rowsOf<{ what: string }>(
+        this.db,
+        `SELECT what FROM (
+           SELECT format('transaction of pid %s in database %s, started %s',
+                         pid, coalesce(datname, '?'), xact_start) AS what,
+                  age(backend_xid) AS age
+             FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+           UNION ALL
+           SELECT format('prepared transaction %s in database %s, prepared %s',
+                         gid, database, prepared),
+                  age(transaction)
+             FROM pg_prepared_xacts
+         ) t ORDER BY age DESC LIMIT 1`,
+      );
+      return rows[0] ? ` (oldest: ${rows[0].what})` : '';
+    } catch {
+      return '';
+    }
   }
 
   /**
@@ -436,14 +500,14 @@ export class EventStore {
     options: { tx?: SqlExecutor } = {},
   ): Promise<string | undefined> {
     checkName(name, 'subscription name');
-    const rows = await rowsOf<{ transaction_id: string; sequence: string }>(
+    const rows = await rowsOf<{ position_tx: string; sequence: string }>(
       options.tx ?? this.db,
-      `SELECT transaction_id::text AS transaction_id, sequence::text AS sequence
+      `SELECT position_tx::text AS position_tx, sequence::text AS sequence
          FROM ${this.s}.subscriptions WHERE name = $1`,
       [name],
     );
     const row = rows[0];
-    return row ? formatPosition(row.transaction_id, row.sequence) : undefined;
+    return row ? formatPosition(row.position_tx, row.sequence) : undefined;
   }
 
   /** Sets a subscription's checkpoint, e.g. `START` to rebuild a projection from scratch. */
@@ -455,10 +519,10 @@ export class EventStore {
     checkName(name, 'subscription name');
     const p = parsePosition(position);
     await (options.tx ?? this.db).query(
-      `INSERT INTO ${this.s}.subscriptions (name, transaction_id, sequence)
+      `INSERT INTO ${this.s}.subscriptions (name, position_tx, sequence)
        VALUES ($1, $2::text::xid8, $3::bigint)
        ON CONFLICT (name) DO UPDATE
-         SET transaction_id = EXCLUDED.transaction_id, sequence = EXCLUDED.sequence,
+         SET position_tx = EXCLUDED.position_tx, sequence = EXCLUDED.sequence,
              updated_at = now()`,
       [name, p.transactionId.toString(), p.sequence.toString()],
     );
@@ -516,8 +580,8 @@ export class EventStore {
     const { streamSql, params } = this.streamUpdate(streamId, expected, payload.count);
     const sql = `WITH st AS (${streamSql}),
       ins AS (
-        INSERT INTO ${this.s}.events (event_id, stream_id, version, type, schema_version, data, metadata)
-        SELECT (t.e->>'id')::uuid, $1, st.version - $2::bigint + t.o, t.e->>'type',
+        INSERT INTO ${this.s}.events (position_tx, event_id, stream_id, version, type, schema_version, data, metadata)
+        SELECT st.last_tx, (t.e->>'id')::uuid, $1, st.version - $2::bigint + t.o, t.e->>'type',
                (t.e->>'v')::int, t.e->'data', t.e->'metadata'
           FROM st, jsonb_array_elements($${params.length + 1}::jsonb) WITH ORDINALITY AS t(e, o)
          ORDER BY t.o
@@ -557,31 +621,37 @@ export class EventStore {
     count: number,
   ): { streamSql: string; params: unknown[] } {
     const t = `${this.s}.streams`;
+    // last_tx only ever grows: an appender whose transaction id is lower than the previous
+    // appender's (it took its id earlier but reached the stream later) sorts after it anyway.
+    const bump = `version = x.version + $2::bigint,
+      last_tx = greatest(x.last_tx, pg_current_xact_id()), updated_at = now()`;
     if (expected === 'any') {
       return {
-        streamSql: `INSERT INTO ${t} AS x (stream_id, version) VALUES ($1, $2::bigint)
-          ON CONFLICT (stream_id) DO UPDATE SET version = x.version + $2::bigint, updated_at = now()
-          RETURNING x.version`,
+        streamSql: `INSERT INTO ${t} AS x (stream_id, version, last_tx)
+          VALUES ($1, $2::bigint, pg_current_xact_id())
+          ON CONFLICT (stream_id) DO UPDATE SET ${bump}
+          RETURNING x.version, x.last_tx`,
         params: [streamId, count],
       };
     }
     if (expected === 'no_stream' || expected === 0) {
       return {
-        streamSql: `INSERT INTO ${t} (stream_id, version) VALUES ($1, $2::bigint)
-          ON CONFLICT (stream_id) DO NOTHING RETURNING version`,
+        streamSql: `INSERT INTO ${t} AS x (stream_id, version, last_tx)
+          VALUES ($1, $2::bigint, pg_current_xact_id())
+          ON CONFLICT (stream_id) DO NOTHING RETURNING x.version, x.last_tx`,
         params: [streamId, count],
       };
     }
     if (expected === 'stream_exists') {
       return {
-        streamSql: `UPDATE ${t} SET version = version + $2::bigint, updated_at = now()
-          WHERE stream_id = $1 RETURNING version`,
+        streamSql: `UPDATE ${t} AS x SET ${bump}
+          WHERE x.stream_id = $1 RETURNING x.version, x.last_tx`,
         params: [streamId, count],
       };
     }
     return {
-      streamSql: `UPDATE ${t} SET version = version + $2::bigint, updated_at = now()
-        WHERE stream_id = $1 AND version = $3::bigint RETURNING version`,
+      streamSql: `UPDATE ${t} AS x SET ${bump}
+        WHERE x.stream_id = $1 AND x.version = $3::bigint RETURNING x.version, x.last_tx`,
       params: [streamId, count, expected],
     };
   }

@@ -7,12 +7,12 @@ import type { Upcasters } from './upcasting.js';
  * The aliases shadow the real columns in ORDER BY, so queries must order by qualified names
  * (`e.version`), or they would sort the text.
  */
-export const EVENT_COLUMNS = `transaction_id::text AS transaction_id, sequence::text AS sequence,
+export const EVENT_COLUMNS = `position_tx::text AS position_tx, sequence::text AS sequence,
   event_id::text AS event_id, stream_id, version::text AS version, type, schema_version,
   data, metadata, created_at`;
 
 export interface EventRow {
-  transaction_id: string;
+  position_tx: string;
   sequence: string;
   event_id: string;
   stream_id: string;
@@ -37,7 +37,7 @@ export function toRecordedEvent(row: EventRow, upcasters: Upcasters): RecordedEv
     eventId: row.event_id,
     streamId: row.stream_id,
     streamVersion: Number(row.version),
-    position: formatPosition(row.transaction_id, row.sequence),
+    position: formatPosition(row.position_tx, row.sequence),
     type: upcast.type,
     data: upcast.data,
     metadata,

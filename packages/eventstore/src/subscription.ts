@@ -2,7 +2,7 @@ import { EventStoreError, EventStoreValidationError } from './errors.js';
 import { rowsOf } from './executor.js';
 import type { EventStore } from './event-store.js';
 import { filterTypes } from './event-store.js';
-import { START } from './position.js';
+import { comparePositions, parsePosition, START } from './position.js';
 import type { Projection } from './types.js';
 
 export interface SubscribeOptions {
@@ -101,27 +101,38 @@ export class Subscription {
   }
 
   /**
-   * Processes batches until the projection has seen every event below the horizon. Returns
-   * the number of events read. Errors propagate (the failed batch is rolled back).
+   * Processes batches until the projection has seen every event below the horizon — or, with
+   * `until`, every event up to and including that position (waiting for the horizon to pass
+   * it). Returns the number of events read. Errors propagate (the failed batch is rolled back).
    *
-   * @param timeoutMs give up with an error after this long (default 30 000) when another
-   *   process keeps the subscription busy
+   * @example
+   * const { events } = await store.append('a', [{ type: 'x', data: 1 }]);
+   * await subscription.catchUp({ until: events[0]!.position });
    */
-  async catchUp(timeoutMs = 30_000): Promise<number> {
+  async catchUp(options: { until?: string; timeoutMs?: number } = {}): Promise<number> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
+    if (options.until !== undefined) parsePosition(options.until);
     let total = 0;
     for (;;) {
       const r = await this.runBatch();
       total += r.processed;
-      if (r.caughtUp && !r.busy) return total;
-      if (r.busy) {
+      if (r.caughtUp && !r.busy) {
+        if (options.until === undefined) return total;
+        const at = (await this.checkpoint()) ?? START;
+        if (comparePositions(at, options.until) >= 0) return total;
+      }
+      if (r.caughtUp || r.busy) {
         if (Date.now() > deadline) {
           throw new EventStoreError(
-            'SUBSCRIPTION_BUSY',
-            `subscription "${this.name}" is held by another process`,
+            r.busy ? 'SUBSCRIPTION_BUSY' : 'HORIZON_TIMEOUT',
+            r.busy
+              ? `subscription "${this.name}" is held by another process`
+              : `subscription "${this.name}" did not reach ${options.until} in ${timeoutMs} ms: ` +
+                  'an older transaction is still open',
           );
         }
-        await delay(Math.min(this.pollIntervalMs, 50));
+        await delay(Math.min(this.pollIntervalMs, 20));
       }
     }
   }

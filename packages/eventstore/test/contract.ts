@@ -274,12 +274,16 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
     describe('readAll', () => {
       it('returns every stream’s events in one global order, page by page, from any position', async () => {
         const store = await freshStore();
+        let last = START;
         for (let i = 0; i < 5; i++) {
-          await store.append(`s-${i % 2}`, [
+          const r = await store.append(`s-${i % 2}`, [
             { type: 'n', data: i * 2 },
             { type: 'n', data: i * 2 + 1 },
           ]);
+          last = r.events[1]!.position;
         }
+        // Other transactions on a shared server may hold the horizon back for a moment.
+        await store.waitForVisibility(last);
         const all: RecordedEvent[] = [];
         let position = START;
         let pages = 0;
@@ -309,6 +313,7 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
           { type: 'x', data: 1 },
           { type: 'x', data: 2 },
         ]);
+        await store.waitForVisibility(a.events[1]!.position);
         const read = await store.readAll();
         expect(read.events.map((e) => e.position)).toEqual(a.events.map((e) => e.position));
       });
@@ -430,10 +435,13 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
 
       it('catchUp delivers every event once in global order and stores the checkpoint', async () => {
         const store = await freshStore();
-        for (let i = 0; i < 7; i++) await store.append(`s${i % 3}`, [{ type: 'n', data: i }]);
+        let until = START;
+        for (let i = 0; i < 7; i++) {
+          until = (await store.append(`s${i % 3}`, [{ type: 'n', data: i }])).events[0]!.position;
+        }
         const c = collector('all');
         const sub = store.subscribe(c.projection, { autoStart: false, batchSize: 2 });
-        expect(await sub.catchUp()).toBe(7);
+        expect(await sub.catchUp({ until })).toBe(7);
         expect(c.seen.map((e) => e.data)).toEqual([0, 1, 2, 3, 4, 5, 6]);
         expect(await sub.checkpoint()).toBe(c.seen[6]!.position);
         expect(await sub.catchUp()).toBe(0);
@@ -442,31 +450,32 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
 
       it('a restarted subscription resumes after its checkpoint instead of replaying', async () => {
         const store = await freshStore();
-        await store.append('a', [{ type: 'n', data: 1 }]);
+        const one = await store.append('a', [{ type: 'n', data: 1 }]);
         const first = collector('resume');
         const s1 = store.subscribe(first.projection, { autoStart: false });
-        await s1.catchUp();
+        await s1.catchUp({ until: one.events[0]!.position });
         await s1.stop();
 
-        await store.append('a', [{ type: 'n', data: 2 }]);
+        const two = await store.append('a', [{ type: 'n', data: 2 }]);
         const second = collector('resume');
         const s2 = store.subscribe(second.projection, { autoStart: false });
-        await s2.catchUp();
+        await s2.catchUp({ until: two.events[0]!.position });
         expect(second.seen.map((e) => e.data)).toEqual([2]);
         await s2.stop();
       });
 
       it('a failing batch is rolled back and redelivered (at least once); the checkpoint does not move past it', async () => {
         const store = await freshStore();
-        await store.append('a', [
+        const { events } = await store.append('a', [
           { type: 'n', data: 1 },
           { type: 'n', data: 2 },
         ]);
+        const until = events[1]!.position;
         const c = collector('flaky', { times: 1 });
         const sub = store.subscribe(c.projection, { autoStart: false });
-        await expect(sub.catchUp()).rejects.toThrow('handler down');
+        await expect(sub.catchUp({ until })).rejects.toThrow('handler down');
         expect(await sub.checkpoint()).toBeUndefined();
-        await sub.catchUp();
+        await sub.catchUp({ until });
         expect(c.seen.map((e) => e.data)).toEqual([1, 2]);
         await sub.stop();
       });
@@ -488,21 +497,22 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
             }
           },
         };
-        await store.append('a', [
+        const { events } = await store.append('a', [
           { type: 'n', data: 1 },
           { type: 'n', data: 2 },
         ]);
+        const until = events[1]!.position;
         const sub = store.subscribe(projection, { autoStart: false });
-        await expect(sub.catchUp()).rejects.toThrow('crash');
+        await expect(sub.catchUp({ until })).rejects.toThrow('crash');
         expect(await count(`SELECT count(*) AS n FROM ${s}.seen`)).toBe(0);
-        await sub.catchUp();
+        await sub.catchUp({ until });
         expect(await count(`SELECT count(*) AS n FROM ${s}.seen`)).toBe(2);
         await sub.stop();
       });
 
       it('filters by eventTypes but still advances past other events', async () => {
         const store = await freshStore();
-        await store.append('a', [
+        const { events } = await store.append('a', [
           { type: 'keep', data: 1 },
           { type: 'skip', data: 2 },
           { type: 'keep', data: 3 },
@@ -516,19 +526,20 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
           },
           { autoStart: false },
         );
-        expect(await sub.catchUp()).toBe(3);
+        expect(await sub.catchUp({ until: events[2]!.position })).toBe(3);
         expect(seen).toEqual([1, 3]);
         await sub.stop();
       });
 
       it('from "end" skips history and delivers only later events', async () => {
         const store = await freshStore();
-        await store.append('a', [{ type: 'old', data: 1 }]);
+        const old = await store.append('a', [{ type: 'old', data: 1 }]);
+        await store.waitForVisibility(old.events[0]!.position);
         const c = collector('tail');
         const sub = store.subscribe(c.projection, { autoStart: false, from: 'end' });
         await sub.catchUp();
-        await store.append('a', [{ type: 'new', data: 2 }]);
-        await sub.catchUp();
+        const next = await store.append('a', [{ type: 'new', data: 2 }]);
+        await sub.catchUp({ until: next.events[0]!.position });
         expect(c.seen.map((e) => e.type)).toEqual(['new']);
         await sub.stop();
       });
@@ -673,6 +684,7 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
           schemaVersion: 3,
           data: { cents: 200, currency: 'EUR' },
         });
+        await store.waitForVisibility(read.events[0]!.position);
         const viaAll = await store.readAll();
         expect(viaAll.events[0]!.data).toEqual({ cents: 200, currency: 'EUR' });
 
@@ -738,10 +750,21 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
         expect((await store.readAll()).events).toEqual([]);
         releaseEarly();
         await slow;
+        await store.waitForVisibility(await lastPosition(store));
         expect((await store.readAll()).events.map((e) => e.data)).toEqual(['first', 'second']);
       });
     }
   });
+}
+
+/** The position of the store's last event by sequence, visible or not. */
+async function lastPosition(store: { db: SqlDatabase; schema: string }): Promise<string> {
+  const r = await store.db.query(
+    `SELECT position_tx::text AS t, sequence::text AS s FROM "${store.schema}".events
+      ORDER BY sequence DESC LIMIT 1`,
+  );
+  const row = r.rows[0] as { t: string; s: string };
+  return `${row.t}:${row.s}`;
 }
 
 async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
