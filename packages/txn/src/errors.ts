@@ -174,6 +174,27 @@ export class TxnNotPreparedError extends TxnError {
   }
 }
 
+/**
+ * Recovery or a forced outcome could not reach every participant of a transaction (down,
+ * unreachable, or not configured on this coordinator). The decision stands; run recovery
+ * again once they are back.
+ */
+export class ResolutionIncompleteError extends TxnError {
+  readonly txid: string;
+  readonly decision: 'commit' | 'abort';
+  readonly problems: readonly string[];
+
+  constructor(txid: string, decision: 'commit' | 'abort', problems: readonly string[]) {
+    super(
+      'TXN_RESOLUTION_INCOMPLETE',
+      `transaction ${txid} (${decision.toUpperCase()}) is not finished: ${problems.join('; ')}`,
+    );
+    this.txid = txid;
+    this.decision = decision;
+    this.problems = problems;
+  }
+}
+
 /** Thrown by a saga step to fail at once, without further retries (a business refusal). */
 export class NonRetryableError extends TxnError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {

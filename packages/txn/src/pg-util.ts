@@ -14,8 +14,20 @@ export interface OwnedPool {
   readonly owned: boolean;
 }
 
+/** Duck-typed so that a pool from another copy of `pg` in the app is still recognised. */
+export function isPool(value: unknown): value is pg.Pool {
+  if (value instanceof pg.Pool) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v['connect'] === 'function' &&
+    typeof v['query'] === 'function' &&
+    typeof v['end'] === 'function'
+  );
+}
+
 export function toPool(connection: Connection, label: string): OwnedPool {
-  if (connection instanceof pg.Pool) return { pool: connection, owned: false };
+  if (isPool(connection)) return { pool: connection, owned: false };
   if (typeof connection === 'string') {
     if (connection.trim() === '') throw new TxnConfigError(`${label}: connection string is empty`);
     return { pool: new pg.Pool({ connectionString: connection }), owned: true };

@@ -259,6 +259,30 @@ describe.skipIf(!url)('SagaOrchestrator over PostgreSQL', () => {
     expect(second.status).toBe('completed');
   });
 
+  it('two calls with the same saga id in one process share one run', async () => {
+    let runs = 0;
+    const saga = defineSaga<Record<string, never>>({
+      name: 'shared',
+      steps: [
+        {
+          name: 'slow',
+          run: async () => {
+            runs++;
+            await new Promise((r) => setTimeout(r, 50));
+            return runs;
+          },
+        },
+      ],
+    });
+    const o = await start([saga]);
+    const [x, y] = await Promise.all([
+      o.execute(saga, {}, { sagaId: 'shared-1' }),
+      o.execute(saga, {}, { sagaId: 'shared-1' }),
+    ]);
+    expect(runs).toBe(1);
+    expect(x).toEqual(y);
+  });
+
   it('refuses to resume a saga owned by a live orchestrator', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -1,4 +1,5 @@
 import { serviceUrl } from '@linkforge/testkit';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DecisionConflictError,
@@ -309,6 +310,63 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
     expect(await itemIds(dbs.a.url)).toEqual([]);
     expect(await itemIds(dbs.b.url)).toEqual([]);
     expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
+  it('parallel claims against a limited balance: exactly as many commit as there are credits', async () => {
+    await withClient(dbs.a.url, (c) =>
+      c.query(`CREATE TABLE credits (workspace text PRIMARY KEY, balance int NOT NULL CHECK (balance >= 0));
+               INSERT INTO credits VALUES ('ws', 5)`),
+    );
+    try {
+      const prefix = uniquePrefix();
+      const c = make(prefix);
+      await c.start();
+      const claims = Array.from({ length: 20 }, (_, i) =>
+        c.run(async ({ a, b }) => {
+          const debit = await a.query(
+            'UPDATE credits SET balance = balance - 1 WHERE workspace = $1 AND balance >= 1',
+            ['ws'],
+          );
+          if (debit.rowCount !== 1) throw new Error('insufficient credits');
+          await b.query('INSERT INTO items (id) VALUES ($1)', [`alias-${i}`]);
+        }),
+      );
+      const settled = await Promise.allSettled(claims);
+      const ok = settled.filter((r) => r.status === 'fulfilled').length;
+      const refused = settled.filter(
+        (r) => r.status === 'rejected' && (r.reason as Error).message === 'insufficient credits',
+      ).length;
+      expect([ok, refused]).toEqual([5, 15]);
+      const balance = await withClient(dbs.a.url, (cl) =>
+        cl.query<{ balance: number }>(`SELECT balance FROM credits WHERE workspace = 'ws'`),
+      );
+      expect(balance.rows[0]?.balance).toBe(0);
+      expect(await itemIds(dbs.b.url)).toHaveLength(5);
+      expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+    } finally {
+      await withClient(dbs.a.url, (c) => c.query('DROP TABLE credits'));
+    }
+  });
+
+  it('background recovery finishes a transaction a coordinator left behind after start', async () => {
+    const prefix = uniquePrefix();
+    const reports: unknown[] = [];
+    const watcher = make(prefix, {
+      recoveryIntervalMs: 50,
+      onRecovery: (r) => void reports.push(r),
+    });
+    await watcher.start();
+    const txid = await crashAt(prefix, (s) => s.type === 'decided', 'bg1');
+    const deadline = Date.now() + 5000;
+    while ((await preparedWithPrefix(url!, prefix)).length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+    expect(await itemIds(dbs.a.url)).toEqual(['bg1']);
+    expect(await itemIds(dbs.b.url)).toEqual(['bg1']);
+    expect(reports.some((r) => (r as { committed?: string[] }).committed?.includes(txid))).toBe(
+      true,
+    );
   });
 
   describe('admin view', () => {

@@ -350,14 +350,19 @@ export class SagaOrchestrator {
     }
     if (inputJson === undefined)
       throw new TxnConfigError('saga input must be JSON-serialisable (got undefined)');
-    const created = await this.store.create(
-      sagaId,
-      resolved.def.name,
-      inputJson,
-      this.owner,
-      resolved.def.steps.map((s) => s.name),
-    );
-    if (!created) {
+    const inProcess = this.running.get(sagaId);
+    if (inProcess) return inProcess;
+    // Registered before the first await, so a second call with the same id in this process
+    // joins this run instead of driving the saga a second time.
+    return this.track(sagaId, async () => {
+      const created = await this.store.create(
+        sagaId,
+        resolved.def.name,
+        inputJson,
+        this.owner,
+        resolved.def.steps.map((s) => s.name),
+      );
+      if (created) return this.drive(sagaId, resolved);
       const existing = await this.store.get(sagaId);
       if (existing && existing.name !== resolved.def.name) {
         throw new SagaDefinitionError(
@@ -365,28 +370,38 @@ export class SagaOrchestrator {
           `this id belongs to a "${existing.name}" saga, not "${resolved.def.name}"`,
         );
       }
-      return this.resume(sagaId);
-    }
-    return this.track(sagaId, () => this.drive(sagaId, resolved));
+      return this.continue(sagaId);
+    });
   }
 
   /**
    * Continues one saga from its log: returns the outcome of a finished saga, takes over one
    * whose owner is dead, and throws {@link SagaBusyError} while a live orchestrator runs it.
+   *
+   * @example
+   * const outcome = await sagas.resume('order:o-1');
    */
   async resume(sagaId: string): Promise<SagaOutcome> {
     this.assertStarted();
+    if (typeof sagaId !== 'string' || sagaId.length === 0 || sagaId.length > 200) {
+      throw new TxnConfigError('sagaId must be a string of 1-200 characters');
+    }
     const inProcess = this.running.get(sagaId);
     if (inProcess) return inProcess;
+    return this.track(sagaId, () => this.continue(sagaId));
+  }
+
+  private async continue(sagaId: string): Promise<SagaOutcome> {
     const record = await this.store.get(sagaId);
     if (!record) throw new SagaNotFoundError(sagaId);
     if (isTerminal(record.status)) return outcomeOf(record);
     const resolved = this.definitions.get(record.name);
-    if (!resolved)
+    if (!resolved) {
       throw new SagaDefinitionError(
         sagaId,
         `saga "${record.name}" is not registered on this orchestrator`,
       );
+    }
     const names = resolved.def.steps.map((s) => s.name);
     if (record.steps.length !== names.length || record.steps.some((s, i) => s.name !== names[i])) {
       throw new SagaDefinitionError(
@@ -395,12 +410,13 @@ export class SagaOrchestrator {
       );
     }
     if (record.owner !== this.owner) {
-      if (record.owner !== null && (await isOwnerAlive(this.pool.pool, record.owner)))
+      if (record.owner !== null && (await isOwnerAlive(this.pool.pool, record.owner))) {
         throw new SagaBusyError(sagaId);
+      }
       if (!(await this.store.claim(sagaId, record.owner, this.owner)))
         throw new SagaBusyError(sagaId);
     }
-    return this.track(sagaId, () => this.drive(sagaId, resolved));
+    return this.drive(sagaId, resolved);
   }
 
   /**
@@ -466,7 +482,9 @@ export class SagaOrchestrator {
   }
 
   private track(sagaId: string, fn: () => Promise<SagaOutcome>): Promise<SagaOutcome> {
-    const p = fn().finally(() => this.running.delete(sagaId));
+    const p = Promise.resolve()
+      .then(fn)
+      .finally(() => this.running.delete(sagaId));
     this.running.set(sagaId, p);
     return p;
   }

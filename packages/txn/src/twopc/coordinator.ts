@@ -7,6 +7,7 @@ import {
   PrepareFailedError,
   PreparedTransactionsDisabledError,
   PrepareTimeoutError,
+  ResolutionIncompleteError,
   TxnAlreadyDecidedError,
   TxnConfigError,
   TxnInFlightError,
@@ -18,6 +19,7 @@ import {
   checkIdentifier,
   checkPositiveInt,
   isOwnerAlive,
+  isPool,
   OwnerLock,
   quoteLiteral,
   sleep,
@@ -266,6 +268,14 @@ export class TwoPhaseCoordinator<P extends string = string> {
         pool: undefined as unknown as pg.Pool,
         owned: false,
       });
+    }
+    // One run holds a client of every participant and then needs a log client: sharing one
+    // pg.Pool between them can exhaust it with every holder waiting for another (a deadlock).
+    const given = [options.log, ...options.participants.map((p) => p.connection)].filter(isPool);
+    if (new Set(given).size !== given.length) {
+      throw new TxnConfigError(
+        'the log and each participant need their own pg.Pool (or a connection string): a shared pool can deadlock',
+      );
     }
     this.logPool = toPool(options.log, 'log');
     for (const p of options.participants) {
@@ -661,6 +671,7 @@ export class TwoPhaseCoordinator<P extends string = string> {
     await this.rollbackOpen(slots);
     const state = await this.log.decide(txid, 'aborting', this.owner).catch(() => undefined);
     if (state === 'committing') return; // cannot happen while we own it; recovery will commit
+    if (state === 'aborting') await this.step({ type: 'decided', txid, decision: 'abort' });
     let allDone = true;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
@@ -675,9 +686,9 @@ export class TwoPhaseCoordinator<P extends string = string> {
         allDone = false;
       }
     }
-    if (allDone && state === 'aborting')
+    if (allDone && state === 'aborting') {
       await this.log.finish(txid, 'aborted').catch(() => undefined);
-    if (state === 'aborting') await this.step({ type: 'decided', txid, decision: 'abort' });
+    }
   }
 
   /**
@@ -819,6 +830,15 @@ export class TwoPhaseCoordinator<P extends string = string> {
         throw new TxnInFlightError(c.txid);
       }
       if (mode === 'commit') {
+        const unreachable = row.participants
+          .filter((e) => c.unreachable.has(e.name))
+          .map((e) => e.name);
+        if (unreachable.length > 0)
+          throw new ResolutionIncompleteError(
+            c.txid,
+            'commit',
+            unreachable.map((n) => `participant "${n}" is unreachable`),
+          );
         const missing = row.participants.filter((e) => !c.prepared.has(e.name)).map((e) => e.name);
         if (missing.length > 0) throw new TxnNotPreparedError(c.txid, missing);
       }
@@ -855,9 +875,7 @@ export class TwoPhaseCoordinator<P extends string = string> {
         failures.push(`participant "${entry.name}": ${(err as Error).message}`);
       }
     }
-    if (failures.length > 0) {
-      throw new Error(`transaction ${c.txid} (${decision}) not finished: ${failures.join('; ')}`);
-    }
+    if (failures.length > 0) throw new ResolutionIncompleteError(c.txid, decision, failures);
     await this.log.finish(c.txid, decision === 'commit' ? 'committed' : 'aborted');
     return decision;
   }
