@@ -89,6 +89,7 @@ class InProcessStream<T> implements StreamAdapter<T> {
   readonly capabilities: StreamCapabilities = {
     totalOrder: true,
     redeliversOnAckTimeout: true,
+    countsDeliveries: true,
     durable: false,
   };
   readonly ackTimeoutMs: number;

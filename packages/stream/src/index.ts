@@ -22,3 +22,5 @@ export {
 export { createInProcessStream, type InProcessStreamOptions } from './in-process.js';
 export { createRedisStream, type RedisStreamOptions } from './redis.js';
 export { createNatsStream, type NatsStreamOptions } from './nats.js';
+export { createKafkaStream, type KafkaStreamOptions } from './kafka.js';
+export { openStream, type OpenStreamOptions } from './open.js';

@@ -109,6 +109,7 @@ class NatsStream<T> implements StreamAdapter<T> {
   readonly capabilities: StreamCapabilities = {
     totalOrder: true,
     redeliversOnAckTimeout: true,
+    countsDeliveries: true,
     durable: true,
   };
   readonly settings: Settings;

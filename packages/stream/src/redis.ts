@@ -86,6 +86,7 @@ class RedisStream<T> implements StreamAdapter<T> {
   readonly capabilities: StreamCapabilities = {
     totalOrder: true,
     redeliversOnAckTimeout: true,
+    countsDeliveries: true,
     durable: true,
   };
   readonly settings: Settings;

@@ -165,6 +165,11 @@ export interface StreamCapabilities {
    * even while the holder is alive. Kafka only redelivers after the holder leaves the group.
    */
   readonly redeliversOnAckTimeout: boolean;
+  /**
+   * `true` when {@link StreamMessage.deliveryCount} counts redeliveries. Kafka keeps no such
+   * count and always reports 1.
+   */
+  readonly countsDeliveries: boolean;
   /** `true` when messages survive a restart of the process that publishes them. */
   readonly durable: boolean;
 }

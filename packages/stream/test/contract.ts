@@ -170,7 +170,9 @@ export function streamContract(target: ContractTarget): void {
       const redelivered = await collect(heir, 10, target.ackTimeoutMs + 15_000);
 
       expect(new Set(redelivered.map((m) => m.id))).toEqual(new Set(taken.map((m) => m.id)));
-      expect(redelivered.every((m) => m.deliveryCount >= 2)).toBe(true);
+      if (stream.capabilities.countsDeliveries) {
+        expect(redelivered.every((m) => m.deliveryCount >= 2)).toBe(true);
+      }
     });
 
     it(
