@@ -458,6 +458,14 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
       expect(() => new TwoPhaseCoordinator({ ...base, logTable: 'drop table' })).toThrow(
         /logTable/,
       );
+      const shared = new pg.Pool({ connectionString: 'postgres://x/y' });
+      expect(
+        () =>
+          new TwoPhaseCoordinator({
+            log: shared,
+            participants: [{ name: 'a', connection: shared }],
+          }),
+      ).toThrow(/own pg.Pool/);
     });
 
     it('refuses to run before start() and rejects unknown participants', async () => {
