@@ -204,13 +204,8 @@ export function resolveTask(name: string, def: unknown, opts: ResolvedOptions): 
   if (typeof d.run !== 'function') fail('run must be a function');
   const dependsOn = d.dependsOn ?? NO_DEPENDENCIES;
   if (!Array.isArray(dependsOn)) fail('dependsOn must be an array of task names');
-  if (dependsOn.length > 1) {
-    const seen = new Set<string>();
-    for (const dep of dependsOn) {
-      if (seen.has(dep)) fail(`dependsOn lists "${dep}" twice`);
-      seen.add(dep);
-    }
-  }
+  const duplicate = findDuplicate(dependsOn);
+  if (duplicate !== undefined) fail(`dependsOn lists "${duplicate}" twice`);
   for (let i = 0; i < dependsOn.length; i++) {
     const dep: unknown = dependsOn[i];
     if (typeof dep !== 'string' || dep === '') fail('dependsOn entries must be non-empty strings');
@@ -265,4 +260,20 @@ export function resolveTask(name: string, def: unknown, opts: ResolvedOptions): 
     resources,
     signal: d.signal,
   };
+}
+
+/** First repeated entry; pairwise for short lists, which spares a Set per task. */
+function findDuplicate(list: readonly string[]): string | undefined {
+  if (list.length > 16) {
+    const seen = new Set<string>();
+    for (const item of list) {
+      if (seen.has(item)) return item;
+      seen.add(item);
+    }
+    return undefined;
+  }
+  for (let i = 1; i < list.length; i++) {
+    for (let j = 0; j < i; j++) if (list[i] === list[j]) return list[i];
+  }
+  return undefined;
 }

@@ -199,12 +199,20 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     }
     const missing: Array<{ task: string; dependency: string }> = [];
     for (const node of this.order) {
-      for (const dep of node.task.dependsOn) {
-        if (!this.nodes.has(dep)) missing.push({ task: node.name, dependency: dep });
+      const deps: TaskNode[] = new Array(node.task.dependsOn.length);
+      let i = 0;
+      for (const name of node.task.dependsOn) {
+        const dep = this.nodes.get(name);
+        if (dep === undefined) missing.push({ task: node.name, dependency: name });
+        else {
+          deps[i++] = dep;
+          dep.dependents.push(node);
+        }
       }
+      node.deps = deps;
+      node.remaining = deps.length;
     }
     if (missing.length > 0) throw new UnknownDependencyError(missing);
-    for (const node of this.order) this.link(node);
     checkAcyclic(this.order);
   }
 
