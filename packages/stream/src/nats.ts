@@ -56,7 +56,8 @@ export interface NatsStreamOptions {
   readonly maxAckPending?: number;
   /**
    * Window in which a re-published message id is dropped as a duplicate (`duplicate_window`),
-   * so that a retried publish stores nothing twice. Default 120,000 ms.
+   * so that a retried publish stores nothing twice. At most `maxAgeMs`. Default 120,000 ms
+   * (or `maxAgeMs` when shorter).
    */
   readonly duplicateWindowMs?: number;
   /**
@@ -135,20 +136,28 @@ class NatsStream<T> implements StreamAdapter<T> {
         'subjectPrefix must be dot-separated tokens of [A-Za-z0-9_-]',
       );
     }
+    const maxAgeMs = checkNonNegativeInt(
+      'maxAgeMs',
+      options.maxAgeMs ?? 7 * 86_400_000,
+      3650 * 86_400_000,
+    );
+    const duplicateWindowMs = checkPositiveInt(
+      'duplicateWindowMs',
+      options.duplicateWindowMs ?? (maxAgeMs > 0 ? Math.min(120_000, maxAgeMs) : 120_000),
+      86_400_000,
+    );
+    if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs) {
+      // JetStream refuses a duplicate window longer than the retention age.
+      throw new StreamValidationError(
+        `duplicateWindowMs (${duplicateWindowMs}) must not exceed maxAgeMs (${maxAgeMs})`,
+      );
+    }
     this.settings = {
       subject: `${prefix}.${this.stream}`,
       ackWaitMs: checkPositiveInt('ackWaitMs', options.ackWaitMs ?? 30_000, 86_400_000),
       maxAckPending: checkPositiveInt('maxAckPending', options.maxAckPending ?? 20_000, 10_000_000),
-      duplicateWindowMs: checkPositiveInt(
-        'duplicateWindowMs',
-        options.duplicateWindowMs ?? 120_000,
-        86_400_000,
-      ),
-      maxAgeMs: checkNonNegativeInt(
-        'maxAgeMs',
-        options.maxAgeMs ?? 7 * 86_400_000,
-        3650 * 86_400_000,
-      ),
+      duplicateWindowMs,
+      maxAgeMs,
       maxMessages:
         options.maxMessages === undefined
           ? -1

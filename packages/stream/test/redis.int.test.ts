@@ -1,35 +1,119 @@
 import { randomUUID } from 'node:crypto';
 import { serviceUrl } from '@linkforge/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe } from 'vitest';
-import { streamContract } from './contract.js';
-import { createRedisStream } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, messages, streamContract } from './contract.js';
+import { createRedisStream, type RedisStreamOptions } from '../src/index.js';
 
 const url = serviceUrl('REDIS_URL');
 const prefix = `lf-test:stream:${randomUUID().slice(0, 8)}:`;
 
 describe.skipIf(!url)('Redis Streams adapter', () => {
   let admin: Redis;
+  const made: string[] = [];
   beforeAll(() => {
     admin = new Redis(url as string);
   });
   afterAll(async () => {
+    if (made.length > 0) await admin.del(...made);
     await admin.quit();
   });
+
+  function fresh(options: Partial<RedisStreamOptions> = {}) {
+    const stream = `s-${randomUUID().slice(0, 8)}`;
+    made.push(prefix + stream);
+    return createRedisStream<{ n: number }>({
+      url: url as string,
+      keyPrefix: prefix,
+      stream,
+      ...options,
+    });
+  }
 
   streamContract({
     name: 'redis',
     ackTimeoutMs: 500,
-    create: async () =>
-      createRedisStream({
-        url: url as string,
-        keyPrefix: prefix,
-        stream: `s-${randomUUID().slice(0, 8)}`,
-        claimIdleMs: 500,
-        claimIntervalMs: 100,
-      }),
+    create: async () => fresh({ claimIdleMs: 500, claimIntervalMs: 100 }),
     destroy: async (stream) => {
       await admin.del(prefix + stream.stream);
     },
+  });
+
+  it('trims only entries every group has acked: pending and unread entries stay', async () => {
+    const stream = fresh({ trimIntervalMs: 1 });
+    const key = prefix + stream.stream;
+    const producer = await stream.createProducer();
+    const a = await stream.createConsumer({ group: 'a', batchSize: 100, maxInFlight: 200 });
+    const b = await stream.createConsumer({ group: 'b', batchSize: 100 });
+    for (let i = 0; i < 10; i++) await producer.publishBatch(messages(100, undefined, i * 100));
+
+    const held = await collect(a, 100, 5000, false);
+    await collect(a, 900, 10_000);
+    expect(await admin.xlen(key)).toBe(1000); // group b has read nothing yet
+    await collect(b, 1000, 10_000);
+    expect(await admin.xlen(key)).toBe(1000); // group a still holds its first 100 unacked
+
+    await a.ack(held);
+
+    // MINID trimming with `~` removes whole radix-tree nodes (100 entries each by default).
+    expect(await admin.xlen(key)).toBeLessThanOrEqual(200);
+    await stream.close();
+  });
+
+  it('caps the stream at about maxLen when a hard cap is set', async () => {
+    const stream = fresh({ maxLen: 100 });
+    const producer = await stream.createProducer();
+    for (let i = 0; i < 10; i++) await producer.publishBatch(messages(100, undefined, i * 100));
+
+    const length = await admin.xlen(prefix + stream.stream);
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(300);
+    await stream.close();
+  });
+
+  it('a consumer restarted under the same name takes its pending entries back at once', async () => {
+    const before = fresh({ claimIdleMs: 60_000 });
+    const producer = await before.createProducer();
+    const crashed = await before.createConsumer({ group: 'g', name: 'worker-1', batchSize: 5 });
+    await producer.publishBatch(messages(5));
+    const held = await collect(crashed, 5, 5000, false);
+
+    const after = createRedisStream<{ n: number }>({
+      url: url as string,
+      keyPrefix: prefix,
+      stream: before.stream,
+      claimIdleMs: 60_000,
+    });
+    const restarted = await after.createConsumer({ group: 'g', name: 'worker-1', batchSize: 5 });
+    const started = Date.now();
+    const again = await collect(restarted, 5, 5000);
+
+    expect(again.map((m) => m.id)).toEqual(held.map((m) => m.id));
+    expect(Date.now() - started).toBeLessThan(2000);
+    await after.close();
+    await before.close();
+  });
+
+  it('leaves the group on close when it holds nothing, and stays while entries are pending', async () => {
+    const stream = fresh({ claimIdleMs: 60_000 });
+    const key = prefix + stream.stream;
+    const producer = await stream.createProducer();
+    const idle = await stream.createConsumer({ group: 'g', name: 'idle' });
+    await idle.close();
+    const busy = await stream.createConsumer({ group: 'g', name: 'busy', batchSize: 3 });
+    await producer.publishBatch(messages(3));
+    await collect(busy, 3, 5000, false);
+    await busy.close();
+
+    const consumers = (await admin.call('XINFO', 'CONSUMERS', key, 'g')) as unknown[][];
+    const names = consumers.map((c) => String(c[c.indexOf('name') + 1]));
+    expect(names).toEqual(['busy']);
+    await stream.close();
+  });
+
+  it('refuses construction without exactly one of url or redis', () => {
+    expect(() => createRedisStream({})).toThrow(/exactly one of url or redis/);
+    expect(() => createRedisStream({ url: 'http://x' })).toThrow(/redis:\/\//);
+    expect(() => createRedisStream({ url: url as string, maxLen: 0 })).toThrow(/maxLen/);
   });
 });
