@@ -178,6 +178,20 @@ describe('LocalDiskObjectStore.handleSignedPut', () => {
     expect((await store.head(key))?.etag).toBe(result.headers['ETag']);
   });
 
+  it('refuses a second PUT to a stored key and leaves no temp files', async () => {
+    const key = newObjectKey();
+    const signed = await store.createUpload({ key, contentType: 'image/png', size: PNG.length });
+    const request = () => ({
+      query: query(signed.url),
+      headers: { 'content-type': 'image/png' },
+      body: Readable.from([PNG]),
+    });
+    await store.handleSignedPut(request());
+    expect(await putError(request())).toBe('KEY_CONFLICT');
+    expect(await leftovers()).toEqual([]);
+    expect((await store.head(key))?.contentType).toBe('image/png');
+  });
+
   it('refuses to complete a multipart upload with a wrong part ETag', async () => {
     const key = newObjectKey();
     const multipart = await store.createMultipartUpload({

@@ -35,7 +35,9 @@ describe('S3ObjectStore presigned uploads', () => {
       'content-length',
       'content-type',
       'host',
+      'if-none-match',
     ]);
+    expect(signed.headers).toEqual({ 'Content-Type': 'image/png', 'If-None-Match': '*' });
     const names = [...url.searchParams.keys()].map((k) => k.toLowerCase());
     expect(names.filter((n) => n.includes('checksum'))).toEqual([]);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('300');
@@ -83,8 +85,21 @@ describe('S3ObjectStore presigned uploads', () => {
       contentType: 'image/png',
       size: PNG.length,
     });
-    const result = await refusalFor(signed.url, PNG, { 'Content-Type': 'text/html' });
+    const result = await refusalFor(signed.url, PNG, {
+      ...signed.headers,
+      'Content-Type': 'text/html',
+    });
     expect(result).toEqual({ status: 403, reason: 'signature does not match' });
+  });
+
+  it('is refused when the client leaves out the signed If-None-Match header', async () => {
+    const signed = await store.createUpload({
+      key: newObjectKey(),
+      contentType: 'image/png',
+      size: PNG.length,
+    });
+    const result = await refusalFor(signed.url, PNG, { 'Content-Type': 'image/png' });
+    expect(result).toEqual({ status: 403, reason: 'signed header if-none-match is missing' });
   });
 
   it('is refused when the body is larger than the signed Content-Length', async () => {

@@ -162,7 +162,8 @@ export function checkUrl(input: string, options: SafeFetchOptions = {}): URL {
   if (port !== 80 && port !== 443 && !(options.unsafeAllowPorts ?? []).includes(port)) {
     throw new PreviewError('BLOCKED_PORT', `port ${port} is not allowed`);
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  // RFC 6761: every *.localhost name is loopback, whatever a resolver might say.
   if (host === 'localhost' || host.endsWith('.localhost')) {
     throw new PreviewError('BLOCKED_ADDRESS', 'localhost is not allowed');
   }

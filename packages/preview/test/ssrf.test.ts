@@ -126,6 +126,8 @@ describe('safeFetch refusals', () => {
       `http://[::ffff:7f00:1]:${port}/page`,
       `http://[::1]:${port}/page`,
       `http://localhost:${port}/page`,
+      `http://localhost.:${port}/page`,
+      `http://app.localhost:${port}/page`,
       `http://0.0.0.0:${port}/page`,
       'http://169.254.169.254/latest/meta-data/',
       'http://[::ffff:a9fe:a9fe]/latest/meta-data/',

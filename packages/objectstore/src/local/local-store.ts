@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { deliveryHeaders, assertValidContentType } from '../content-type.js';
@@ -209,8 +209,7 @@ export class LocalDiskObjectStore implements ObjectStore {
       }
       this.#checkLength(headers, size);
       const { temp, etag } = await this.#receive(request.body, size);
-      await this.#writeMeta(key, { contentType, etag });
-      await this.#commit(temp, this.#objectPath(key));
+      await this.#publish(key, temp, { contentType, etag });
       return { status: 200, headers: { ETag: etag } };
     }
     const partNumber = parseInteger(param(query, 'partNumber'), 'partNumber');
@@ -411,7 +410,6 @@ export class LocalDiskObjectStore implements ObjectStore {
     }
     validatePartList(input.parts, manifest.sizes.length);
     const directory = path.join(this.#multipart, input.uploadId);
-    const target = this.#objectPath(input.key);
     const whole = createHash('md5');
     const temp = await this.#stage(async (write) => {
       for (const part of input.parts) {
@@ -440,8 +438,7 @@ export class LocalDiskObjectStore implements ObjectStore {
       }
     });
     const etag = `"${whole.digest('hex')}-${input.parts.length}"`;
-    await this.#writeMeta(input.key, { contentType: manifest.contentType, etag });
-    await this.#commit(temp, target);
+    await this.#publish(input.key, temp, { contentType: manifest.contentType, etag });
     await rm(directory, { recursive: true, force: true });
     const info = await this.head(input.key);
     if (info === undefined) throw new ObjectStoreError('NOT_FOUND', 'object vanished');
@@ -496,12 +493,6 @@ export class LocalDiskObjectStore implements ObjectStore {
       if (isMissing(error)) return undefined;
       throw error;
     }
-  }
-
-  async #writeMeta(key: string, meta: ObjectMeta): Promise<void> {
-    const target = this.#metaPath(key);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeAtomically(target, JSON.stringify(meta), this.#tmp);
   }
 
   async #readManifest(uploadId: string): Promise<MultipartManifest> {
@@ -576,6 +567,34 @@ export class LocalDiskObjectStore implements ObjectStore {
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * Makes a staged object visible, never replacing an existing one: a signed URL may be
+   * replayed until it expires, and an object already checked by the server (type sniffed,
+   * metadata stored) must not change underneath it. `link` fails with EEXIST instead of
+   * overwriting, and is atomic: readers see the whole object or none. The metadata goes
+   * first, so a visible object always has its content type.
+   */
+  async #publish(key: string, dataTemp: string, meta: ObjectMeta): Promise<void> {
+    const dataPath = this.#objectPath(key);
+    const metaPath = this.#metaPath(key);
+    let metaTemp: string | undefined;
+    try {
+      metaTemp = await this.#stage(async (write) => {
+        await write(Buffer.from(JSON.stringify(meta)));
+      });
+      await linkNew(metaTemp, metaPath);
+      try {
+        await linkNew(dataTemp, dataPath);
+      } catch (error) {
+        await unlink(metaPath).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await unlink(dataTemp).catch(() => undefined);
+      if (metaTemp !== undefined) await unlink(metaTemp).catch(() => undefined);
     }
   }
 
@@ -658,6 +677,22 @@ async function writeAtomically(target: string, text: string, tmp: string): Promi
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
+  }
+}
+
+/** Hard-links `temp` at `target`, creating parents; an existing target is a conflict. */
+async function linkNew(temp: string, target: string): Promise<void> {
+  try {
+    await mkdir(path.dirname(target), { recursive: true });
+    await link(temp, target);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      throw new ObjectStoreError('KEY_CONFLICT', 'an object with this key already exists', {
+        cause,
+      });
+    }
+    throw cause;
   }
 }
 

@@ -60,8 +60,12 @@ export interface S3ObjectStoreOptions {
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
-/** Headers the presigned URL binds: the client cannot change type or length. */
-const BOUND_HEADERS = new Set(['content-type', 'content-length']);
+/**
+ * Headers the presigned URL binds: the client cannot change type or length, and must send
+ * `If-None-Match: *`, so S3 refuses to overwrite an object that already exists (a replayed
+ * URL cannot swap the bytes of an upload the server has already checked).
+ */
+const BOUND_HEADERS = new Set(['content-type', 'content-length', 'if-none-match']);
 
 /**
  * The server-mode object store over S3 or any S3-compatible service, using the AWS SDK v3.
@@ -118,6 +122,7 @@ export class S3ObjectStore implements ObjectStore {
       Key: input.key,
       ContentType: input.contentType,
       ContentLength: input.size,
+      IfNoneMatch: '*',
     });
     const url = await getSignedUrl(this.#client, command, {
       expiresIn: seconds,
@@ -128,7 +133,7 @@ export class S3ObjectStore implements ObjectStore {
       key: input.key,
       method: 'PUT',
       url,
-      headers: { 'Content-Type': input.contentType },
+      headers: { 'Content-Type': input.contentType, 'If-None-Match': '*' },
       expiresAt: new Date(signingDate.getTime() + seconds * 1000),
     };
   }
@@ -330,6 +335,7 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: this.#bucket,
           Key: input.key,
           UploadId: input.uploadId,
+          IfNoneMatch: '*',
           MultipartUpload: {
             Parts: input.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
           },
@@ -337,6 +343,11 @@ export class S3ObjectStore implements ObjectStore {
       );
     } catch (error) {
       const name = (error as { name?: string }).name;
+      if (name === 'PreconditionFailed' || statusOf(error) === 412) {
+        throw new ObjectStoreError('KEY_CONFLICT', 'an object with this key already exists', {
+          cause: error,
+        });
+      }
       if (name === 'NoSuchUpload') {
         throw new ObjectStoreError('UPLOAD_NOT_FOUND', 'no such multipart upload', {
           cause: error,

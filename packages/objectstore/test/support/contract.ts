@@ -59,13 +59,22 @@ export function objectStoreContract(name: string, start: () => Promise<ContractF
       const { key, signed, result } = await upload(store, PNG, 'image/png');
       expect(result.status).toBe(200);
       expect(signed.method).toBe('PUT');
-      expect(signed.headers).toEqual({ 'Content-Type': 'image/png' });
+      expect(signed.headers['Content-Type']).toBe('image/png');
       const info = await store.head(key);
       expect(info).toMatchObject({ key, size: PNG.length, contentType: 'image/png' });
       expect(Buffer.from(await store.readFirstBytes(key, 8))).toEqual(PNG.subarray(0, 8));
       const { info: got, body } = await store.getObject(key);
       expect(got.size).toBe(PNG.length);
       expect(await readAll(body)).toEqual(PNG);
+    });
+
+    it('never lets a replayed upload URL replace an object already stored', async () => {
+      const { key, signed, result } = await upload(store, PNG, 'image/png');
+      expect(result.status).toBe(200);
+      const swapped = Buffer.from('<svg onload=alert(1)>'.padEnd(PNG.length, ' '));
+      const replay = await put(signed.url, swapped, { ...signed.headers });
+      expect([409, 412]).toContain(replay.status);
+      expect(Buffer.from(await store.readFirstBytes(key, PNG.length))).toEqual(PNG);
     });
 
     it('signs upload URLs for at most five minutes', async () => {
@@ -124,7 +133,7 @@ export function objectStoreContract(name: string, start: () => Promise<ContractF
     it('refuses a Content-Type other than the signed one', async () => {
       const key = newObjectKey('contract');
       const signed = await store.createUpload({ key, contentType: 'image/png', size: PNG.length });
-      const result = await put(signed.url, PNG, { 'Content-Type': 'text/html' });
+      const result = await put(signed.url, PNG, { ...signed.headers, 'Content-Type': 'text/html' });
       expect([403, 415]).toContain(result.status);
       expect(await store.head(key)).toBeUndefined();
     });

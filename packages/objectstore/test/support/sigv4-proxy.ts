@@ -11,8 +11,9 @@ import path from 'node:path';
  * written from the published SigV4 algorithm, not with the SDK's signer, so a signing bug
  * in the adapter cannot be mirrored here.
  *
- * It also answers AbortMultipartUpload, which the emulator lacks, by removing the
- * emulator's upload directory.
+ * It also fills two gaps of the emulator the way S3 behaves: AbortMultipartUpload (by
+ * removing the emulator's upload directory) and `If-None-Match: *` on PutObject and
+ * CompleteMultipartUpload (412 when the object exists).
  */
 export interface SigV4ProxyOptions {
   readonly target: { host: string; port: number };
@@ -74,6 +75,16 @@ export async function startSigV4Proxy(options: SigV4ProxyOptions): Promise<SigV4
       res.end();
       return;
     }
+    if (
+      (req.method === 'PUT' || (req.method === 'POST' && uploadId !== null)) &&
+      req.headers['if-none-match'] === '*' &&
+      !url.searchParams.has('partNumber') &&
+      (await upstreamExists(options.target, url.pathname))
+    ) {
+      res.writeHead(412, { 'Content-Type': 'application/xml' });
+      res.end('<?xml version="1.0"?><Error><Code>PreconditionFailed</Code></Error>');
+      return;
+    }
     const headers = { ...req.headers, 'content-length': String(body.length) };
     delete headers['transfer-encoding'];
     const upstream = http.request({
@@ -105,6 +116,21 @@ export async function startSigV4Proxy(options: SigV4ProxyOptions): Promise<SigV4
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** Whether the emulator holds an object at `pathname` (it does not check preconditions). */
+function upstreamExists(
+  target: { host: string; port: number },
+  pathname: string,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const head = http.request({ ...target, method: 'HEAD', path: pathname }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    head.on('error', reject);
+    head.end();
+  });
 }
 
 /** Returns why the request must be refused, or `undefined` when its signature holds. */
