@@ -43,3 +43,4 @@ export {
 } from './local/local-store.js';
 export type { HeaderInput, QueryInput } from './local/signing.js';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-store.js';
+export { verifyUpload, type ExpectedUpload, type UploadVerdict } from './verify-upload.js';

@@ -281,7 +281,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async createMultipartUpload(input: CreateMultipartUploadInput): Promise<SignedMultipartUpload> {
-    const seconds = validateUploadInput(input, Number.MAX_SAFE_INTEGER);
+    // S3's largest object: 5 TiB in at most 10 000 parts.
+    const seconds = validateUploadInput(input, 5 * 1024 ** 4);
     const plan = planParts(input.size, input.partSize ?? this.#minPartSize, this.#minPartSize);
     const created = await this.#client.send(
       new CreateMultipartUploadCommand({
