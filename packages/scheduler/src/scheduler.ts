@@ -179,6 +179,8 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private runStart = 0;
   private resolveDone: ((report: RunReport) => void) | undefined;
   private detachRunSignal: (() => void) | undefined;
+  /** Set once anyone subscribes: until then no event objects are built at all. */
+  private observed = false;
 
   /**
    * Validates every task and the whole graph before anything runs.
@@ -189,8 +191,11 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   constructor(tasks: TaskDefinitions = {}, options?: SchedulerOptions) {
     super();
     this.opts = resolveOptions(options);
+    (this as unknown as EventEmitter).once('newListener', () => {
+      this.observed = true;
+    });
     if (tasks instanceof Map) {
-      for (const [name, def] of tasks) this.define(name, def);
+      tasks.forEach((def: unknown, name: string) => this.define(name, def));
     } else if (typeof tasks === 'object' && tasks !== null) {
       const record = tasks as Readonly<Record<string, TaskDefinition>>;
       for (const name of Object.keys(record)) this.define(name, record[name]);
@@ -540,8 +545,10 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     if (node.task.timeout !== undefined) {
       node.timer = setTimeout(this.onTimeout, node.task.timeout, node, token);
     }
-    if (this.listenerCount('taskStart') > 0) this.emit('taskStart', { name: node.name, attempt });
-    if (this.listenerCount('progress') > 0) this.emit('progress', this.progress);
+    if (this.observed) {
+      this.emit('taskStart', { name: node.name, attempt });
+      if (this.listenerCount('progress') > 0) this.emit('progress', this.progress);
+    }
 
     const deps = node.deps;
     const run = node.task.run;
@@ -596,10 +603,14 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
 
   private finishAttempt(node: TaskNode, ok: boolean, valueOrError: unknown): void {
     node.token++;
-    clearTimeout(node.timer);
-    clearTimeout(node.graceTimer);
-    node.timer = undefined;
-    node.graceTimer = undefined;
+    if (node.timer !== undefined) {
+      clearTimeout(node.timer);
+      node.timer = undefined;
+    }
+    if (node.graceTimer !== undefined) {
+      clearTimeout(node.graceTimer);
+      node.graceTimer = undefined;
+    }
     node.ctx = undefined;
     this.activeWeight -= node.task.weight;
     if (node.task.resources !== undefined) this.adjustResources(node.task.resources, -1);
@@ -621,7 +632,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     if (!this.aborting && node.cancelRequested === undefined && node.attempt <= node.task.retries) {
       const delayMs = node.task.backoff(node.attempt, error);
       node.state = BACKOFF;
-      if (this.listenerCount('taskRetry') > 0) {
+      if (this.observed) {
         this.emit('taskRetry', { name: node.name, attempt: node.attempt, error, delayMs });
       }
       node.timer = setTimeout(this.onBackoffDone, delayMs, node, node.token);
@@ -701,8 +712,9 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   }
 
   private announce(node: TaskNode): void {
-    if (this.listenerCount('taskSettled') > 0) this.emit('taskSettled', node.outcome());
     const onProgress = this.opts.onProgress;
+    if (!this.observed && onProgress === undefined) return;
+    if (this.listenerCount('taskSettled') > 0) this.emit('taskSettled', node.outcome());
     if (onProgress !== undefined || this.listenerCount('progress') > 0) {
       const p = this.progress;
       if (onProgress !== undefined) onProgress(p);
@@ -756,7 +768,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
       counts: { ...c },
       durationMs: this.now(),
     };
-    if (this.listenerCount('done') > 0) this.emit('done', report);
+    if (this.observed) this.emit('done', report);
     this.resolveDone?.(report);
   }
 }
