@@ -1,4 +1,3 @@
-import { formatPosition } from './position.js';
 import type { RecordedEvent } from './types.js';
 import type { Upcasters } from './upcasting.js';
 
@@ -26,22 +25,32 @@ export interface EventRow {
 
 export function toRecordedEvent(row: EventRow, upcasters: Upcasters): RecordedEvent {
   const metadata = row.metadata ?? {};
-  const upcast = upcasters.apply({
-    type: row.type,
-    schemaVersion: Number(row.schema_version),
-    data: row.data,
-    metadata,
-    streamId: row.stream_id,
-  });
+  let type = row.type;
+  let schemaVersion = Number(row.schema_version);
+  let data = row.data;
+  // Reading all is hot: skip the upcasting call entirely when no upcaster is registered.
+  if (!upcasters.isEmpty) {
+    const upcast = upcasters.apply({
+      type,
+      schemaVersion,
+      data,
+      metadata,
+      streamId: row.stream_id,
+    });
+    type = upcast.type;
+    schemaVersion = upcast.schemaVersion;
+    data = upcast.data;
+  }
   return {
     eventId: row.event_id,
     streamId: row.stream_id,
     streamVersion: Number(row.version),
-    position: formatPosition(row.position_tx, row.sequence),
-    type: upcast.type,
-    data: upcast.data,
+    // PostgreSQL prints both numbers in canonical decimal already.
+    position: `${row.position_tx}:${row.sequence}`,
+    type,
+    data,
     metadata,
-    schemaVersion: upcast.schemaVersion,
+    schemaVersion,
     createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
   };
 }

@@ -63,6 +63,11 @@ export class Upcasters {
     }
   }
 
+  /** True when no upcaster is registered. */
+  get isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
   /** The schema version new events of `type` are stored at when the caller gives none. */
   latestVersion(type: string): number {
     return this.latest.get(type) ?? 1;
