@@ -187,7 +187,7 @@ describe('events and progress', () => {
 
     const a = report.tasks.get('a');
     const b = report.tasks.get('b');
-    expect(a?.startedAtMs).toBeLessThan(20);
+    expect(a?.startedAtMs).toBeLessThan(500);
     expect(a?.finishedAtMs).toBeGreaterThanOrEqual(29);
     expect(b?.startedAtMs).toBeGreaterThanOrEqual(a?.finishedAtMs as number);
     expect(report.durationMs).toBeGreaterThanOrEqual(b?.finishedAtMs as number);

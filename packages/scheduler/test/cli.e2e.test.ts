@@ -259,6 +259,16 @@ describe('linkforge-pipeline', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it('--quiet keeps status lines but not task output; JSON task strings work', async () => {
+    const file = pipelineFile('quiet.json', JSON.stringify({ tasks: { talk: 'echo chatter' } }));
+
+    const result = await runCli([file, '--progress', 'plain', '--quiet']);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('✔ talk succeeded');
+    expect(result.stdout).not.toContain('chatter');
+  });
+
   it('rejects bad flags with exit 2', async () => {
     const result = await runCli(['--concurrency', 'many', 'x.yml']);
 

@@ -30,9 +30,9 @@ describe('the seed example (A–E, MAX_CONCURRENT_TASKS = 2)', () => {
     expect(elapsed).toBeLessThan(1500);
     // A and D start together at t≈0.
     expect(rec.order.slice(0, 2)).toEqual(['A', 'D']);
-    expect(rec.starts.get('D')).toBeLessThan(100);
+    expect(rec.starts.get('D')).toBeLessThan(300);
     // E needs only D, so it does not wait for A; B and C wait for A's second.
-    expect(rec.starts.get('E')).toBeLessThan(100);
+    expect(rec.starts.get('E')).toBeLessThan(300);
     expect(rec.starts.get('B')).toBeGreaterThanOrEqual(rec.ends.get('A') as number);
     expect(rec.starts.get('C')).toBeGreaterThanOrEqual(rec.ends.get('B') as number);
     expect(rec.peak).toBeLessThanOrEqual(2);

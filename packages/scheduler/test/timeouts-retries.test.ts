@@ -150,3 +150,57 @@ describe('retries with backoff', () => {
     expect(order).toEqual(['flaky#1', 'other', 'flaky#2']);
   });
 });
+
+describe('backoff options', () => {
+  it('caps delays at maxDelay and passes the error to a backoff function', async () => {
+    const delays: number[] = [];
+    const errors: string[] = [];
+    const scheduler = new Scheduler({
+      capped: {
+        retries: 3,
+        backoff: { delay: 10, factor: 10, maxDelay: 25 },
+        run: async (ctx: TaskContext) => {
+          if (ctx.attempt <= 3) throw new Error('again');
+        },
+      },
+      custom: {
+        retries: 2,
+        backoff: (attempt, error) => (errors.push((error as Error).message), attempt * 5),
+        run: async (ctx: TaskContext) => {
+          if (ctx.attempt <= 2) throw new Error(`custom ${ctx.attempt}`);
+        },
+      },
+    });
+    scheduler.on('taskRetry', (e) => {
+      if (e.name === 'capped') delays.push(e.delayMs);
+    });
+
+    const report = await scheduler.runSettled();
+
+    expect(report.status).toBe('succeeded');
+    expect(delays).toEqual([10, 25, 25]);
+    expect(errors).toEqual(['custom 1', 'custom 2']);
+  });
+
+  it('with jitter picks delays between 0 and the exponential value', async () => {
+    const delays: number[] = [];
+    const scheduler = new Scheduler({
+      jittery: {
+        retries: 4,
+        backoff: { delay: 8, jitter: true },
+        run: async (ctx: TaskContext) => {
+          if (ctx.attempt <= 4) throw new Error('again');
+        },
+      },
+    });
+    scheduler.on('taskRetry', (e) => delays.push(e.delayMs));
+
+    await scheduler.run();
+
+    expect(delays).toHaveLength(4);
+    delays.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(8 * 2 ** i);
+    });
+  });
+});
