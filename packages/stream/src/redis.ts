@@ -339,7 +339,7 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
       this.group,
       first,
       last,
-      entries.length,
+      entries.length + this.options.maxInFlight,
       this.name,
     ])) as [string, string, number, number][];
     const counts = new Map(pending.map((p) => [p[0], Number(p[3])]));
