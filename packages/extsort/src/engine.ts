@@ -1,0 +1,702 @@
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { MAX_PIECE_BYTES } from './chunk-sort.js';
+import { ExtsortError, deserializeError, fsError } from './errors.js';
+import type { NormalizedOptions, SortProgress } from './options.js';
+import type { DirectSink, WorkerInit, WorkerReply, WorkerTask } from './worker.js';
+
+/** Where input comes from: a file path or an async stream of bytes (`name` is for messages). */
+export type Source =
+  | { kind: 'file'; path: string }
+  | { kind: 'stream'; name: string; iterable: AsyncIterable<Uint8Array> };
+
+/** Where sorted output goes: a file (written atomically) or a writable stream. */
+export type Destination =
+  { kind: 'file'; path: string } | { kind: 'stream'; stream: Writable; end: boolean };
+
+/** Figures about one sort, as printed by `--stats`. */
+export interface SortStats {
+  inputBytes: number;
+  outputBytes: number;
+  lines: number;
+  runs: number;
+  mergePasses: number;
+  fanIn: number;
+  workers: number;
+  bufferSize: number;
+  tempBytesWritten: number;
+  runGenerationMs: number;
+  mergeMs: number;
+  totalMs: number;
+  peakRssBytes: number;
+}
+
+const MiB = 1024 * 1024;
+const WORKER_OVERHEAD = 10 * MiB;
+const SORT_OUT = MiB;
+const MIN_READ = 64 * 1024;
+const PORT_CREDITS = 4;
+
+function workerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(here)) return here;
+  // Running from TypeScript sources (tests): use the compiled worker.
+  return new URL('../dist/worker.js', import.meta.url);
+}
+
+interface Run {
+  order: number;
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+interface Plan {
+  workers: number;
+  arenaBytes: number;
+  chunkBytes: number;
+  lineCapacity: number;
+}
+
+/**
+ * Splits the memory budget between chunk buffers (input being read or sorted) and
+ * per-worker arenas (8-byte sort keys per line; reused as read buffers when merging).
+ */
+export function planMemory(bufferSize: number, parallel: number): Plan {
+  // Each worker thread costs ~10 MiB of its own; with a small budget one worker is
+  // the best use of it (the 64 MiB of slack over the budget covers Node itself).
+  const workers = bufferSize < 64 * MiB ? 1 : Math.max(1, Math.min(parallel, 8));
+  const reserve = workers * SORT_OUT + (workers > 1 ? workers * WORKER_OVERHEAD : 0);
+  const usable = Math.max(2 * MiB, bufferSize - reserve);
+  // A sorted piece never exceeds MAX_PIECE_BYTES, so bigger chunks would not make
+  // fewer runs; what is left of the budget goes to keys and merge read buffers.
+  const chunkBytes = Math.max(
+    MIN_READ,
+    Math.min(MAX_PIECE_BYTES, Math.floor((usable * 0.6) / (workers + 1))),
+  );
+  const arenaBytes = Math.max(
+    256 * 1024,
+    Math.min(128 * MiB, Math.floor((usable - chunkBytes * (workers + 1)) / workers / 8) * 8),
+  );
+  const lineCapacity = Math.floor(arenaBytes / 8);
+  return { workers, arenaBytes, chunkBytes, lineCapacity };
+}
+
+type TaskInput = WorkerTask extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
+
+interface PendingTask {
+  resolve: (r: WorkerReply) => void;
+  reject: (e: Error) => void;
+}
+
+class Pool {
+  readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly waiters: ((w: Worker) => void)[] = [];
+  private readonly pending = new Map<number, PendingTask>();
+  private nextId = 1;
+  private failure: Error | null = null;
+  onOut: ((buf: ArrayBuffer, len: number) => void) | null = null;
+  readonly progress = new SharedArrayBuffer(8 * 16);
+
+  constructor(n: number, init: Omit<WorkerInit, 'progress' | 'slot'>) {
+    const url = workerUrl();
+    for (let i = 0; i < n; i++) {
+      const data: WorkerInit = { ...init, progress: this.progress, slot: i };
+      const w = new Worker(url, {
+        workerData: data,
+        resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      });
+      w.on('message', (m: WorkerReply) => this.onMessage(w, m));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0)
+          this.fail(new ExtsortError('IO_ERROR', `worker thread exited with code ${code}`));
+      });
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  private onMessage(w: Worker, m: WorkerReply): void {
+    if (m.type === 'out') {
+      this.onOut?.(m.buf, m.len);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    this.release(w);
+    p.resolve(m);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private release(w: Worker): void {
+    const next = this.waiters.shift();
+    if (next !== undefined) next(w);
+    else this.idle.push(w);
+  }
+
+  acquire(): Promise<Worker> {
+    const w = this.idle.pop();
+    if (w !== undefined) return Promise.resolve(w);
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  run(w: Worker, task: TaskInput, transfer: ArrayBuffer[]): Promise<WorkerReply> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ ...task, id } as WorkerTask, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Reads a source sequentially into caller-provided buffers. */
+interface ByteReader {
+  read(buf: Buffer, off: number, len: number): Promise<number>;
+  close(): Promise<void>;
+  readonly name: string;
+}
+
+async function openSource(src: Source): Promise<{ reader: ByteReader; size: number | null }> {
+  if (src.kind === 'stream') {
+    const it = src.iterable[Symbol.asyncIterator]();
+    let pending: Uint8Array | null = null;
+    let pendingOff = 0;
+    return {
+      size: null,
+      reader: {
+        name: src.name,
+        async read(buf, off, len) {
+          while (pending === null || pendingOff >= pending.length) {
+            const r = await it.next();
+            if (r.done === true) return 0;
+            pending = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+            pendingOff = 0;
+          }
+          const n = Math.min(len, pending.length - pendingOff);
+          buf.set(pending.subarray(pendingOff, pendingOff + n), off);
+          pendingOff += n;
+          return n;
+        },
+        async close() {
+          await it.return?.();
+        },
+      },
+    };
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(src.path, 'r');
+  } catch (err) {
+    throw fsError(err, 'read', src.path);
+  }
+  const st = await fh.stat();
+  if (st.isDirectory()) {
+    await fh.close();
+    throw new ExtsortError('INPUT_UNREADABLE', `cannot read ${src.path}: is a directory`, {
+      path: src.path,
+    });
+  }
+  return {
+    size: st.isFile() ? st.size : null,
+    reader: {
+      name: src.path,
+      async read(buf, off, len) {
+        try {
+          const { bytesRead } = await fh.read(buf, off, Math.min(len, 8 * MiB), null);
+          return bytesRead;
+        } catch (err) {
+          throw fsError(err, 'read', src.path);
+        }
+      },
+      async close() {
+        await fh.close();
+      },
+    },
+  };
+}
+
+function tempName(dir: string, base: string): string {
+  return join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.extsort-tmp`);
+}
+
+/**
+ * The external merge sort: read chunks, sort them in worker threads into runs, then
+ * merge runs with bounded fan-in (in several passes when needed) into the output.
+ */
+export async function runSort(
+  sources: Source[],
+  dest: Destination,
+  opts: NormalizedOptions,
+): Promise<SortStats> {
+  const t0 = performance.now();
+  const signal = opts.signal;
+  if (signal?.aborted === true) throw abortError();
+
+  // Open every input first: a missing input must fail before anything is written.
+  const opened: { reader: ByteReader; size: number | null }[] = [];
+  try {
+    for (const s of sources) opened.push(await openSource(s));
+  } catch (err) {
+    await Promise.all(opened.map((o) => o.reader.close()));
+    throw err;
+  }
+  const knownSize = opened.every((o) => o.size !== null);
+  const inputTotal = opened.reduce((a, o) => a + (o.size ?? 0), 0);
+
+  let outTemp: string | null = null;
+  let tempDir: string | null = null;
+  let pool: Pool | null = null;
+  let progressTimer: ReturnType<typeof setInterval> | null = null;
+  const cleanup = async (): Promise<void> => {
+    if (progressTimer !== null) clearInterval(progressTimer);
+    if (pool !== null) await pool.close();
+    await Promise.all(opened.map((o) => o.reader.close().catch(() => undefined)));
+    if (tempDir !== null) await rm(tempDir, { recursive: true, force: true });
+  };
+  const exitGuard = (): void => {
+    // Last resort if the process exits mid-sort: never leave temp files behind.
+    try {
+      if (tempDir !== null) rmSyncQuiet(tempDir);
+      if (outTemp !== null) rmSyncQuiet(outTemp);
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  };
+  process.once('exit', exitGuard);
+
+  try {
+    if (dest.kind === 'file') {
+      const dir = dirname(dest.path);
+      try {
+        const st = await stat(dest.path).catch(() => null);
+        if (st?.isDirectory() === true) {
+          throw new ExtsortError('OUTPUT_UNWRITABLE', `cannot write ${dest.path}: is a directory`, {
+            path: dest.path,
+          });
+        }
+        outTemp = tempName(dir, basename(dest.path));
+        const fh = await open(outTemp, 'wx');
+        await fh.close();
+      } catch (err) {
+        throw err instanceof ExtsortError ? err : fsError(err, 'write', dest.path);
+      }
+    }
+    try {
+      tempDir = await mkdtemp(join(opts.tempDir, 'extsort-'));
+    } catch (err) {
+      throw fsError(err, 'temp', opts.tempDir);
+    }
+
+    const plan = planMemory(opts.bufferSize, opts.parallel);
+    pool = new Pool(plan.workers, { cfg: opts.cfg, arenaBytes: plan.arenaBytes });
+    const progressView = new Float64Array(pool.progress);
+    const stats: SortStats = {
+      inputBytes: 0,
+      outputBytes: 0,
+      lines: 0,
+      runs: 0,
+      mergePasses: 0,
+      fanIn: 0,
+      workers: plan.workers,
+      bufferSize: opts.bufferSize,
+      tempBytesWritten: 0,
+      runGenerationMs: 0,
+      mergeMs: 0,
+      totalMs: 0,
+      peakRssBytes: 0,
+    };
+    const prog: SortProgress = {
+      phase: 'sort',
+      pass: 0,
+      passes: 0,
+      bytesDone: 0,
+      bytesTotal: knownSize ? inputTotal : null,
+      elapsedMs: 0,
+    };
+    let mergeBase = 0;
+    if (opts.onProgress !== undefined) {
+      const cb = opts.onProgress;
+      progressTimer = setInterval(() => {
+        prog.elapsedMs = performance.now() - t0;
+        if (prog.phase === 'merge') {
+          let s = 0;
+          for (let i = 0; i < plan.workers; i++) s += progressView[i]!;
+          prog.bytesDone = mergeBase + s;
+        }
+        cb({ ...prog });
+      }, 200);
+    }
+
+    let abortReject: ((e: Error) => void) | null = null;
+    const aborted = new Promise<never>((_, rej) => {
+      abortReject = rej;
+    });
+    aborted.catch(() => undefined);
+    const onAbort = (): void => abortReject?.(abortError());
+    const failWith = (e: Error): void => abortReject?.(e);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, aborted]);
+
+    // Output sink for the direct and final-merge steps.
+    let finishStream: () => Promise<void> = () => Promise.resolve();
+    let direct: DirectSink;
+    if (dest.kind === 'file') {
+      direct = { kind: 'file', path: outTemp!, compress: false };
+    } else {
+      const credits = new SharedArrayBuffer(4);
+      const view = new Int32Array(credits);
+      Atomics.store(view, 0, PORT_CREDITS);
+      const stream = dest.stream;
+      let inflight = 0;
+      let drained: (() => void) | null = null;
+      let streamErr: Error | null = null;
+      stream.on('error', (e) => {
+        streamErr = e;
+        failWith(fsError(e, 'write', 'standard output'));
+      });
+      pool.onOut = (ab, len) => {
+        inflight++;
+        stream.write(Buffer.from(ab, 0, len), (err) => {
+          if (err) {
+            streamErr = err;
+            failWith(fsError(err, 'write', 'standard output'));
+          }
+          inflight--;
+          Atomics.add(view, 0, 1);
+          Atomics.notify(view, 0);
+          if (inflight === 0 && drained !== null) drained();
+        });
+      };
+      direct = { kind: 'port', credits };
+      finishStream = () =>
+        new Promise<void>((res, rej) => {
+          const done = (): void => (streamErr !== null ? rej(streamErr) : res());
+          if (inflight === 0) done();
+          else drained = done;
+        });
+    }
+
+    // ---- run generation ----------------------------------------------------------
+    const runs: Run[] = [];
+    const buffers: ArrayBuffer[] = [];
+    const freeBuffers: ArrayBuffer[] = [];
+    const bufferWaiters: ((b: ArrayBuffer) => void)[] = [];
+    const returnBuffer = (b: ArrayBuffer): void => {
+      const w = bufferWaiters.shift();
+      if (w !== undefined) w(b);
+      else freeBuffers.push(b);
+    };
+    const getBuffer = async (): Promise<ArrayBuffer> => {
+      const b = freeBuffers.pop();
+      if (b !== undefined) return b;
+      if (buffers.length < plan.workers + 1) {
+        const nb = new ArrayBuffer(plan.chunkBytes + 1);
+        buffers.push(nb);
+        return nb;
+      }
+      return guard(new Promise<ArrayBuffer>((r) => bufferWaiters.push(r)));
+    };
+
+    let chunkSeq = 0;
+    let wroteDirect = false;
+    let linesSeen = 0;
+    let bytesSorted = 0;
+    const inflight: Promise<void>[] = [];
+    const chunkInfo: { source: number; lines: number }[] = [];
+    const failures: { chunk: number; err: ExtsortError; chunkLine?: number }[] = [];
+
+    const dispatch = async (
+      buf: ArrayBuffer,
+      len: number,
+      source: number,
+      isOnly: boolean,
+    ): Promise<void> => {
+      const id = chunkSeq++;
+      chunkInfo[id] = { source, lines: 0 };
+      const w = await guard(pool!.acquire());
+      const task: TaskInput = {
+        type: 'sort',
+        buf,
+        len,
+        runBase: join(tempDir!, `run-${String(id).padStart(6, '0')}`),
+        compress: opts.compress,
+        direct: isOnly ? direct : null,
+      };
+      const p = pool!.run(w, task, [buf]).then((reply) => {
+        if (reply.type === 'error') {
+          if (reply.buf !== undefined) returnBuffer(reply.buf);
+          const f: { chunk: number; err: ExtsortError; chunkLine?: number } = {
+            chunk: id,
+            err: deserializeError(reply.error),
+          };
+          if (reply.chunkLine !== undefined) f.chunkLine = reply.chunkLine;
+          failures.push(f);
+          return;
+        }
+        if (reply.type !== 'sorted') return;
+        returnBuffer(reply.buf);
+        chunkInfo[id]!.lines = reply.lines;
+        linesSeen += reply.lines;
+        bytesSorted += len;
+        if (reply.direct) wroteDirect = true;
+        reply.runs.forEach((r, piece) => {
+          runs.push({ order: id * 65536 + piece, path: r.path, bytes: r.bytes, lines: r.lines });
+          stats.tempBytesWritten += r.bytes;
+        });
+      });
+      inflight.push(p);
+      p.catch(() => undefined);
+    };
+
+    for (let si = 0; si < opened.length && failures.length === 0; si++) {
+      const { reader } = opened[si]!;
+      let leftover: Buffer | null = null;
+      let first = true;
+      for (;;) {
+        if (failures.length > 0) break;
+        let ab = await getBuffer();
+        let buf = Buffer.from(ab);
+        let len = 0;
+        if (leftover !== null) {
+          if (leftover.length > plan.chunkBytes) {
+            ab = new ArrayBuffer(leftover.length * 2 + 1);
+            buf = Buffer.from(ab);
+          }
+          leftover.copy(buf, 0);
+          len = leftover.length;
+          leftover = null;
+        }
+        // Aim chunks at what one worker sort can hold, from the average line length so far.
+        const avg = linesSeen > 0 ? bytesSorted / linesSeen : 0;
+        let target = plan.chunkBytes;
+        if (avg > 0)
+          target = Math.max(MIN_READ, Math.min(target, Math.floor(plan.lineCapacity * avg * 0.95)));
+        let eof = false;
+        for (;;) {
+          while (len < target) {
+            const n = await guard(reader.read(buf, len, Math.min(target, buf.length - 1) - len));
+            if (n === 0) {
+              eof = true;
+              break;
+            }
+            len += n;
+            prog.bytesDone += n;
+            stats.inputBytes += n;
+          }
+          if (eof) break;
+          const nl = buf.lastIndexOf(10, len - 1);
+          if (nl >= 0) {
+            if (nl + 1 < len) leftover = Buffer.from(buf.subarray(nl + 1, len));
+            len = nl + 1;
+            break;
+          }
+          // One line is longer than the chunk: grow for it (beyond the budget).
+          const bigger = new ArrayBuffer(buf.length * 2);
+          const nb = Buffer.from(bigger);
+          buf.copy(nb, 0, 0, len);
+          ab = bigger;
+          buf = nb;
+          target = buf.length - 1;
+        }
+        if (eof && len > 0 && buf[len - 1] !== 10) buf[len++] = 10;
+        if (len === 0) {
+          returnBuffer(ab);
+          break;
+        }
+        const isOnly = first && eof && opened.length === 1;
+        first = false;
+        await dispatch(ab, len, si, isOnly);
+        if (eof) break;
+      }
+    }
+    await guard(Promise.all(inflight));
+    if (failures.length > 0) throw locateFailure(failures, chunkInfo, sources);
+    stats.lines = linesSeen;
+    stats.runGenerationMs = performance.now() - t0;
+    stats.runs = runs.length;
+
+    // ---- merge -----------------------------------------------------------------
+    const tMerge = performance.now();
+    runs.sort((a, b) => a.order - b.order);
+    let current = runs.map((r) => ({ path: r.path, bytes: r.bytes }));
+    const lendable = [...freeBuffers];
+    freeBuffers.length = 0;
+    const memPerMerge = (workersMerging: number): number =>
+      plan.arenaBytes + lendable.reduce((a, b) => a + b.byteLength, 0) / workersMerging;
+    const maxFanIn = (workersMerging: number): number =>
+      Math.max(
+        2,
+        Math.min(
+          opts.batchSize,
+          Math.floor((memPerMerge(workersMerging) * 15) / 16 / MIN_READ) - 1,
+        ),
+      );
+    if (!wroteDirect) {
+      if (current.length === 0) {
+        if (dest.kind === 'file') {
+          const fh = await open(outTemp!, 'w');
+          await fh.close();
+        }
+      } else {
+        const finalFanIn = maxFanIn(1);
+        stats.fanIn = Math.min(finalFanIn, current.length);
+        let passes = 1;
+        for (let n = current.length; n > finalFanIn; n = Math.ceil(n / maxFanIn(plan.workers)))
+          passes++;
+        prog.phase = 'merge';
+        prog.passes = passes;
+        let seq = 0;
+        while (current.length > finalFanIn) {
+          prog.pass++;
+          stats.mergePasses++;
+          const fan = maxFanIn(plan.workers);
+          const groups: { path: string; bytes: number }[][] = [];
+          for (let i = 0; i < current.length; i += fan) groups.push(current.slice(i, i + fan));
+          prog.bytesTotal = current.reduce((a, r) => a + r.bytes, 0);
+          mergeBase = 0;
+          progressView.fill(0);
+          const next: { path: string; bytes: number }[] = new Array(groups.length);
+          const share = Math.floor(lendable.length / plan.workers);
+          const lendSets: ArrayBuffer[][] = [];
+          for (let i = 0; i < plan.workers; i++)
+            lendSets.push(lendable.splice(0, i === plan.workers - 1 ? lendable.length : share));
+          const freeLend = [...lendSets];
+          let gi = 0;
+          const runOne = async (): Promise<void> => {
+            while (gi < groups.length) {
+              const idx = gi++;
+              const g = groups[idx]!;
+              if (g.length === 1) {
+                next[idx] = g[0]!;
+                continue;
+              }
+              const w = await guard(pool!.acquire());
+              const lend = freeLend.pop() ?? [];
+              const path = join(tempDir!, `merge-${String(seq++).padStart(6, '0')}`);
+              const reply = await guard(
+                pool!.run(
+                  w,
+                  {
+                    type: 'merge',
+                    runs: g.map((r) => ({ path: r.path, compressed: opts.compress })),
+                    out: { kind: 'file', path, compress: opts.compress },
+                    lend,
+                  },
+                  lend,
+                ),
+              );
+              if (reply.type === 'error') {
+                if (reply.lend) freeLend.push(reply.lend);
+                throw deserializeError(reply.error);
+              }
+              if (reply.type !== 'merged') continue;
+              freeLend.push(reply.lend);
+              mergeBase += reply.bytes;
+              stats.tempBytesWritten += reply.bytes;
+              next[idx] = { path, bytes: reply.bytes };
+              await Promise.all(g.map((r) => unlink(r.path).catch(() => undefined)));
+            }
+          };
+          await Promise.all(Array.from({ length: plan.workers }, runOne));
+          for (const l of freeLend) lendable.push(...l);
+          current = next;
+        }
+        prog.pass++;
+        stats.mergePasses++;
+        prog.bytesTotal = current.reduce((a, r) => a + r.bytes, 0);
+        mergeBase = 0;
+        progressView.fill(0);
+        const w = await guard(pool.acquire());
+        const lend = lendable.splice(0);
+        const reply = await guard(
+          pool.run(
+            w,
+            {
+              type: 'merge',
+              runs: current.map((r) => ({ path: r.path, compressed: opts.compress })),
+              out: direct,
+              lend,
+            },
+            lend,
+          ),
+        );
+        if (reply.type === 'error') throw deserializeError(reply.error);
+      }
+    }
+    if (dest.kind === 'stream') {
+      await guard(finishStream());
+      if (dest.end) await new Promise<void>((res) => dest.stream.end(res));
+    }
+    stats.mergeMs = performance.now() - tMerge;
+    signal?.removeEventListener('abort', onAbort);
+
+    await cleanup();
+    pool = null;
+    tempDir = null;
+    if (dest.kind === 'file') {
+      try {
+        await rename(outTemp!, dest.path);
+      } catch (err) {
+        throw fsError(err, 'write', dest.path);
+      }
+      outTemp = null;
+      const st = await stat(dest.path);
+      stats.outputBytes = st.size;
+    } else {
+      stats.outputBytes = stats.inputBytes;
+    }
+    stats.totalMs = performance.now() - t0;
+    stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    return stats;
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    if (outTemp !== null) await rm(outTemp, { force: true }).catch(() => undefined);
+    outTemp = null;
+    throw err;
+  } finally {
+    process.removeListener('exit', exitGuard);
+  }
+}
+
+function rmSyncQuiet(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}
+
+function abortError(): ExtsortError {
+  return new ExtsortError('ABORTED', 'sort aborted');
+}
+
+function locateFailure(
+  failures: { chunk: number; err: ExtsortError; chunkLine?: number }[],
+  chunks: { source: number; lines: number }[],
+  sources: Source[],
+): ExtsortError {
+  failures.sort((a, b) => a.chunk - b.chunk);
+  const f = failures[0]!;
+  if (f.chunkLine === undefined) return f.err;
+  const source = chunks[f.chunk]!.source;
+  let line = f.chunkLine;
+  for (let c = 0; c < f.chunk; c++) if (chunks[c]!.source === source) line += chunks[c]!.lines;
+  const s = sources[source]!;
+  const name = s.kind === 'file' ? s.path : s.name;
+  return new ExtsortError(f.err.code, `${name}:${line}: ${f.err.message}`, { path: name, line });
+}

@@ -1,0 +1,300 @@
+import { openSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { MAX_PIECE_BYTES, lineEnd, sortPacked } from './chunk-sort.js';
+import { LineComparator } from './compare.js';
+import { ExtsortError, serializeError } from './errors.js';
+import type { CompareConfig } from './keyspec.js';
+import { LineReader, LineWriter } from './run-io.js';
+import type { Sink } from './run-io.js';
+
+/** Messages the coordinator sends to a worker. */
+export type WorkerTask =
+  | {
+      type: 'sort';
+      id: number;
+      buf: ArrayBuffer;
+      len: number;
+      /** Path prefix for run files; pieces get `.0`, `.1`, … appended. */
+      runBase: string;
+      compress: boolean;
+      /** When set and the chunk fits one sort, write the final output here instead. */
+      direct: DirectSink | null;
+    }
+  | {
+      type: 'merge';
+      id: number;
+      runs: { path: string; compressed: boolean }[];
+      out: DirectSink;
+      /** Extra memory lent by the coordinator for read buffers; handed back after. */
+      lend: ArrayBuffer[];
+    };
+
+export type DirectSink =
+  { kind: 'file'; path: string; compress: boolean } | { kind: 'port'; credits: SharedArrayBuffer };
+
+export type WorkerReply =
+  | {
+      type: 'sorted';
+      id: number;
+      buf: ArrayBuffer;
+      lines: number;
+      runs: { path: string; bytes: number; lines: number }[];
+      direct: boolean;
+    }
+  | { type: 'merged'; id: number; bytes: number; lines: number; lend: ArrayBuffer[] }
+  | { type: 'out'; buf: ArrayBuffer; len: number }
+  | {
+      type: 'error';
+      id: number;
+      error: ReturnType<typeof serializeError>;
+      /** For --strict failures: 1-based line within the chunk. */
+      chunkLine?: number;
+      buf?: ArrayBuffer;
+      lend?: ArrayBuffer[];
+    };
+
+export interface WorkerInit {
+  cfg: CompareConfig;
+  /** Bytes of this worker's arena (line index + sort keys, later merge buffers). */
+  arenaBytes: number;
+  /** Per-worker progress slot in a shared Float64Array. */
+  progress: SharedArrayBuffer;
+  slot: number;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort as MessagePort;
+const cmp = new LineComparator(init.cfg);
+const arena = new ArrayBuffer(init.arenaBytes);
+const progress = new Float64Array(init.progress);
+// Each line needs one 8-byte packed sort key.
+const capacity = Math.max(1, Math.floor(init.arenaBytes / 8));
+const packed = new BigUint64Array(arena, 0, capacity);
+const OUT_BYTES = 1 << 20;
+
+function sinkFor(d: DirectSink, path: string): Sink {
+  if (d.kind === 'port') return { kind: 'port', port, credits: new Int32Array(d.credits) };
+  return { kind: 'fd', fd: openSync(path, 'w'), path };
+}
+
+// Gather buffer for writing a sorted chunk; counted in the coordinator's budget.
+const sortOut = Buffer.allocUnsafeSlow(OUT_BYTES);
+
+function handleSort(task: Extract<WorkerTask, { type: 'sort' }>): void {
+  const data = Buffer.from(task.buf, 0, task.len);
+  const runs: { path: string; bytes: number; lines: number }[] = [];
+  const u = new Uint32Array(packed.buffer, packed.byteOffset, capacity * 2);
+  const strict = cmp.cfg.strict;
+  const unique = cmp.cfg.unique;
+  const len = task.len;
+  let total = 0;
+  let pos = 0;
+  let piece = 0;
+  let direct = false;
+  while (pos < len) {
+    // One piece: at most `capacity` lines starting within MAX_PIECE_BYTES of `base`.
+    const base = pos;
+    const startLimit = base + MAX_PIECE_BYTES;
+    let n = 0;
+    while (pos < len && n < capacity && pos < startLimit) {
+      const end = lineEnd(data, pos);
+      if (strict) {
+        const problem = cmp.problem(data, pos, end);
+        if (problem !== null) {
+          const err = new ExtsortError(problem.code, problem.why);
+          throw Object.assign(err, { chunkLine: total + n + 1 });
+        }
+      }
+      cmp.prefix(data, pos, end, 0);
+      u[2 * n] = ((cmp.pL << 24) | (pos - base)) >>> 0;
+      u[2 * n + 1] = cmp.pH;
+      n++;
+      pos = end + 1;
+    }
+    sortPacked(data, base, n, cmp, packed);
+    const toDirect = piece === 0 && pos >= len && task.direct !== null;
+    direct = toDirect;
+    const path = `${task.runBase}.${piece}`;
+    const d = task.direct;
+    const sink: Sink =
+      toDirect && d !== null
+        ? sinkFor(d, d.kind === 'file' ? d.path : '')
+        : { kind: 'fd', fd: openSync(path, 'w'), path };
+    const writer = new LineWriter(sink, sortOut, !toDirect && task.compress);
+    let prevS = -1;
+    let prevE = -1;
+    for (let k = 0; k < n; k++) {
+      const s = base + (u[2 * k]! & 0xffffff);
+      if (unique) {
+        const e = lineEnd(data, s);
+        if (prevS >= 0 && cmp.compare(data, prevS, prevE, data, s, e) === 0) continue;
+        prevS = s;
+        prevE = e;
+      }
+      writer.writeLineFrom(data, s);
+    }
+    writer.close();
+    if (!toDirect) runs.push({ path, bytes: writer.bytes, lines: writer.lines });
+    total += n;
+    piece++;
+  }
+  const reply: WorkerReply = {
+    type: 'sorted',
+    id: task.id,
+    buf: task.buf,
+    lines: total,
+    runs,
+    direct,
+  };
+  port.postMessage(reply, [task.buf]);
+}
+
+function carve(regions: ArrayBuffer[], size: number, count: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const r of regions) {
+    let off = 0;
+    while (out.length < count && off + size <= r.byteLength) {
+      out.push(Buffer.from(r, off, size));
+      off += size;
+    }
+  }
+  while (out.length < count) out.push(Buffer.allocUnsafeSlow(size));
+  return out;
+}
+
+function handleMerge(task: Extract<WorkerTask, { type: 'merge' }>): void {
+  const k = task.runs.length;
+  const regions = [arena, ...task.lend];
+  const totalMem = regions.reduce((a, r) => a + r.byteLength, 0);
+  const outBytes = Math.max(64 * 1024, Math.min(4 << 20, Math.floor(totalMem / 16)));
+  const readBytes = Math.max(64 * 1024, Math.floor((totalMem - outBytes) / k / 4096) * 4096);
+  const bufs = carve(regions, readBytes, k + 1);
+  const outBuf =
+    task.out.kind === 'port'
+      ? Buffer.allocUnsafeSlow(256 * 1024)
+      : bufs[k]!.subarray(0, Math.min(readBytes, outBytes));
+  const readers = task.runs.map((r, i) => new LineReader(r.path, bufs[i]!, r.compressed));
+  const sink = sinkFor(task.out, task.out.kind === 'file' ? task.out.path : '');
+  const writer = new LineWriter(sink, outBuf, task.out.kind === 'file' && task.out.compress);
+  try {
+    mergeInto(readers, writer);
+  } finally {
+    for (const r of readers) r.close();
+  }
+  writer.close();
+  const reply: WorkerReply = {
+    type: 'merged',
+    id: task.id,
+    bytes: writer.bytes,
+    lines: writer.lines,
+    lend: task.lend,
+  };
+  port.postMessage(reply, task.lend);
+}
+
+/** k-way merge with a loser tree; ties go to the lower run index (stability). */
+function mergeInto(readers: LineReader[], writer: LineWriter): void {
+  const k = readers.length;
+  const key = new Float64Array(k);
+  const tree = new Int32Array(Math.max(1, k));
+  const advance = (i: number): void => {
+    const r = readers[i]!;
+    if (r.next()) {
+      cmp.prefix(r.buf, r.ls, r.le, 0);
+      key[i] = cmp.pH * 256 + cmp.pL;
+    } else key[i] = Infinity;
+  };
+  const less = (i: number, j: number): boolean => {
+    const a = key[i]!;
+    const b = key[j]!;
+    if (a !== b) return a < b;
+    if (a === Infinity) return i < j;
+    const ra = readers[i]!;
+    const rb = readers[j]!;
+    const c = cmp.compare(ra.buf, ra.ls, ra.le, rb.buf, rb.ls, rb.le);
+    return c !== 0 ? c < 0 : i < j;
+  };
+  for (let i = 0; i < k; i++) advance(i);
+  const win = new Int32Array(2 * k);
+  for (let i = 0; i < k; i++) win[k + i] = i;
+  for (let n = k - 1; n >= 1; n--) {
+    const a = win[2 * n]!;
+    const b = win[2 * n + 1]!;
+    if (less(a, b)) {
+      win[n] = a;
+      tree[n] = b;
+    } else {
+      win[n] = b;
+      tree[n] = a;
+    }
+  }
+  tree[0] = k === 1 ? 0 : win[1]!;
+  const unique = cmp.cfg.unique;
+  let prev: Buffer = Buffer.allocUnsafeSlow(256);
+  let prevLen = -1;
+  let counted = 0;
+  for (;;) {
+    let w: number = tree[0]!;
+    if (key[w] === Infinity) break;
+    const r = readers[w]!;
+    if (unique) {
+      const len = r.le - r.ls;
+      if (prevLen < 0 || cmp.compare(prev, 0, prevLen, r.buf, r.ls, r.le) !== 0) {
+        writer.writeLine(r.buf, r.ls, r.le);
+        if (len > prev.length) prev = Buffer.allocUnsafeSlow(len * 2);
+        r.buf.copy(prev, 0, r.ls, r.le);
+        prevLen = len;
+      }
+    } else {
+      writer.writeLine(r.buf, r.ls, r.le);
+    }
+    if (++counted === 65536) {
+      counted = 0;
+      progress[init.slot] = writer.bytes;
+    }
+    advance(w);
+    let node = (w + k) >> 1;
+    while (node > 0) {
+      const l = tree[node]!;
+      if (less(l, w)) {
+        tree[node] = w;
+        w = l;
+      }
+      node >>= 1;
+    }
+    tree[0] = w;
+  }
+  progress[init.slot] = writer.bytes;
+}
+
+port.on('message', (task: WorkerTask) => {
+  try {
+    if (task.type === 'sort') handleSort(task);
+    else handleMerge(task);
+  } catch (err) {
+    const what =
+      task.type === 'merge' && task.out.kind === 'file'
+        ? task.out.path
+        : task.type === 'sort'
+          ? task.runBase
+          : '';
+    const reply: WorkerReply = {
+      type: 'error',
+      id: task.id,
+      error: serializeError(err, what, 'write'),
+    };
+    const chunkLine = (err as { chunkLine?: number }).chunkLine;
+    if (chunkLine !== undefined) reply.chunkLine = chunkLine;
+    const transfer: ArrayBuffer[] = [];
+    if (task.type === 'sort' && task.buf.byteLength > 0) {
+      reply.buf = task.buf;
+      transfer.push(task.buf);
+    }
+    if (task.type === 'merge') {
+      reply.lend = task.lend;
+      transfer.push(...task.lend);
+    }
+    port.postMessage(reply, transfer);
+  }
+});
