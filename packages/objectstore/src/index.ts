@@ -23,6 +23,7 @@ export type {
   ObjectInfo,
   ObjectStore,
   SignedMultipartUpload,
+  SignPartsInput,
   SignedPart,
   SignedUpload,
   SweepOptions,
@@ -30,6 +31,7 @@ export type {
 export {
   MAX_DOWNLOAD_EXPIRY_SECONDS,
   MAX_PARTS,
+  MAX_SIGNED_PARTS,
   MAX_UPLOAD_EXPIRY_SECONDS,
   planParts,
   type PartPlan,

@@ -43,13 +43,30 @@ export interface SignedPart {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A multipart upload: one signed PUT URL per part, then complete (or abort). */
+/**
+ * A multipart upload: one signed PUT URL per part, then complete (or abort). `parts` holds
+ * the first 100 parts at most; `signParts` signs the others (and re-signs expired ones).
+ */
 export interface SignedMultipartUpload {
   readonly key: string;
   readonly uploadId: string;
   readonly partSize: number;
+  /** How many parts the object is split into. */
+  readonly partCount: number;
   readonly parts: readonly SignedPart[];
   readonly expiresAt: Date;
+}
+
+export interface SignPartsInput {
+  readonly key: string;
+  readonly uploadId: string;
+  /** The object's size and the `partSize` the upload was created with. */
+  readonly size: number;
+  readonly partSize: number;
+  /** Parts to sign, 1-based, at most 100. */
+  readonly partNumbers: readonly number[];
+  /** Seconds the URLs stay valid: 1..300, default 300. */
+  readonly expiresIn?: number;
 }
 
 export interface CompletedPart {
@@ -103,6 +120,8 @@ export interface ObjectStore {
   sweep(options: SweepOptions): Promise<number>;
   /** Starts a multipart upload and signs one PUT URL per part. */
   createMultipartUpload(input: CreateMultipartUploadInput): Promise<SignedMultipartUpload>;
+  /** Signs (fresh) URLs for some parts of a multipart upload in progress. */
+  signParts(input: SignPartsInput): Promise<SignedPart[]>;
   /** Assembles the parts into the object and returns its metadata. */
   completeMultipartUpload(input: {
     key: string;

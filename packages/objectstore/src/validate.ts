@@ -70,3 +70,38 @@ export function validatePartList(
     }
   });
 }
+
+/** Part URLs signed per call: keeps answers small for uploads of thousands of parts. */
+export const MAX_SIGNED_PARTS = 100;
+
+/**
+ * Picks the parts to sign: the given part numbers (1-based, unique, at most
+ * {@link MAX_SIGNED_PARTS}), or the first {@link MAX_SIGNED_PARTS} parts.
+ */
+export function selectParts(
+  plan: PartPlan,
+  partNumbers?: readonly number[],
+): { partNumber: number; size: number }[] {
+  const numbers =
+    partNumbers ??
+    Array.from({ length: Math.min(plan.sizes.length, MAX_SIGNED_PARTS) }, (_, i) => i + 1);
+  if (!Array.isArray(numbers) || numbers.length === 0 || numbers.length > MAX_SIGNED_PARTS) {
+    throw new ObjectStoreError(
+      'INVALID_ARGUMENT',
+      `partNumbers must list 1..${MAX_SIGNED_PARTS} parts`,
+    );
+  }
+  if (new Set(numbers).size !== numbers.length) {
+    throw new ObjectStoreError('INVALID_ARGUMENT', 'partNumbers must be unique');
+  }
+  return numbers.map((partNumber) => {
+    const size = Number.isInteger(partNumber) ? plan.sizes[partNumber - 1] : undefined;
+    if (size === undefined) {
+      throw new ObjectStoreError(
+        'INVALID_PART',
+        `part ${String(partNumber)} is not in 1..${plan.sizes.length}`,
+      );
+    }
+    return { partNumber, size };
+  });
+}

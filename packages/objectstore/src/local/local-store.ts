@@ -14,7 +14,9 @@ import type {
   ListOptions,
   ObjectInfo,
   ObjectStore,
+  SignPartsInput,
   SignedMultipartUpload,
+  SignedPart,
   SignedUpload,
   SweepOptions,
 } from '../port.js';
@@ -23,6 +25,7 @@ import {
   MAX_UPLOAD_EXPIRY_SECONDS,
   expirySeconds,
   planParts,
+  selectParts,
   validatePartList,
   validateUploadInput,
 } from '../validate.js';
@@ -373,28 +376,60 @@ export class LocalDiskObjectStore implements ObjectStore {
       this.#tmp,
     );
     const expires = Math.floor(this.#now() / 1000) + seconds;
-    const parts = plan.sizes.map((size, i) => {
-      const partNumber = i + 1;
-      return {
-        partNumber,
-        size,
-        headers: {},
-        url: this.#url({
-          key: input.key,
-          uploadId,
-          partNumber: String(partNumber),
-          size: String(size),
-          expires: String(expires),
-          sig: sign(this.#secret, ['part-v1', input.key, uploadId, partNumber, size, expires]),
-        }),
-      };
-    });
+    const parts = selectParts(plan).map((part) =>
+      this.#signPart(input.key, uploadId, part.partNumber, part.size, expires),
+    );
     return {
       key: input.key,
       uploadId,
       partSize: plan.partSize,
+      partCount: plan.sizes.length,
       parts,
       expiresAt: new Date(expires * 1000),
+    };
+  }
+
+  async signParts(input: SignPartsInput): Promise<SignedPart[]> {
+    assertValidKey(input.key);
+    const seconds = expirySeconds(
+      input.expiresIn,
+      MAX_UPLOAD_EXPIRY_SECONDS,
+      MAX_UPLOAD_EXPIRY_SECONDS,
+    );
+    const manifest = await this.#readManifest(input.uploadId);
+    if (
+      manifest.key !== input.key ||
+      manifest.size !== input.size ||
+      manifest.partSize !== input.partSize
+    ) {
+      throw new ObjectStoreError('UPLOAD_NOT_FOUND', 'no such multipart upload for this key');
+    }
+    const expires = Math.floor(this.#now() / 1000) + seconds;
+    return selectParts(
+      { partSize: manifest.partSize, sizes: manifest.sizes },
+      input.partNumbers,
+    ).map((part) => this.#signPart(input.key, input.uploadId, part.partNumber, part.size, expires));
+  }
+
+  #signPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    size: number,
+    expires: number,
+  ): SignedPart {
+    return {
+      partNumber,
+      size,
+      headers: {},
+      url: this.#url({
+        key,
+        uploadId,
+        partNumber: String(partNumber),
+        size: String(size),
+        expires: String(expires),
+        sig: sign(this.#secret, ['part-v1', key, uploadId, partNumber, size, expires]),
+      }),
     };
   }
 

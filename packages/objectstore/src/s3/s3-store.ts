@@ -25,7 +25,9 @@ import type {
   ListOptions,
   ObjectInfo,
   ObjectStore,
+  SignPartsInput,
   SignedMultipartUpload,
+  SignedPart,
   SignedUpload,
   SweepOptions,
 } from '../port.js';
@@ -34,6 +36,7 @@ import {
   MAX_UPLOAD_EXPIRY_SECONDS,
   expirySeconds,
   planParts,
+  selectParts,
   validatePartList,
   validateUploadInput,
 } from '../validate.js';
@@ -295,29 +298,63 @@ export class S3ObjectStore implements ObjectStore {
     if (uploadId === undefined) throw new Error('S3 returned no UploadId');
     const signingDate = this.#now();
     const parts = await Promise.all(
-      plan.sizes.map(async (size, i) => {
-        const partNumber = i + 1;
-        const url = await getSignedUrl(
-          this.#client,
-          new UploadPartCommand({
-            Bucket: this.#bucket,
-            Key: input.key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            ContentLength: size,
-          }),
-          { expiresIn: seconds, signingDate, signableHeaders: new Set(['content-length']) },
-        );
-        return { partNumber, size, url, headers: {} };
-      }),
+      selectParts(plan).map((part) =>
+        this.#signPart(input.key, uploadId, part.partNumber, part.size, seconds, signingDate),
+      ),
     );
     return {
       key: input.key,
       uploadId,
       partSize: plan.partSize,
+      partCount: plan.sizes.length,
       parts,
       expiresAt: new Date(signingDate.getTime() + seconds * 1000),
     };
+  }
+
+  async signParts(input: SignPartsInput): Promise<SignedPart[]> {
+    assertValidKey(input.key);
+    if (typeof input.uploadId !== 'string' || input.uploadId === '') {
+      throw new ObjectStoreError('UPLOAD_NOT_FOUND', 'no such multipart upload');
+    }
+    const seconds = expirySeconds(
+      input.expiresIn,
+      MAX_UPLOAD_EXPIRY_SECONDS,
+      MAX_UPLOAD_EXPIRY_SECONDS,
+    );
+    // S3 keeps no plan: the caller's size and part size rebuild the one made at creation.
+    const plan = planParts(input.size, input.partSize, this.#minPartSize);
+    if (plan.partSize !== input.partSize) {
+      throw new ObjectStoreError('INVALID_ARGUMENT', 'partSize is not the one of this upload');
+    }
+    const signingDate = this.#now();
+    return Promise.all(
+      selectParts(plan, input.partNumbers).map((part) =>
+        this.#signPart(input.key, input.uploadId, part.partNumber, part.size, seconds, signingDate),
+      ),
+    );
+  }
+
+  async #signPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    size: number,
+    expiresIn: number,
+    signingDate: Date,
+  ): Promise<SignedPart> {
+    const url = await getSignedUrl(
+      this.#client,
+      new UploadPartCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        ContentLength: size,
+      }),
+      { expiresIn, signingDate, signableHeaders: new Set(['content-length']) },
+    );
+    return { partNumber, size, url, headers: {} };
   }
 
   async completeMultipartUpload(input: {

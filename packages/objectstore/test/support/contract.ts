@@ -262,6 +262,78 @@ export function objectStoreContract(name: string, start: () => Promise<ContractF
       await store.abortMultipartUpload({ key, uploadId: multipart.uploadId });
     });
 
+    it('signs at most 100 parts up front and the rest on request', async () => {
+      const key = newObjectKey('multipart');
+      const size = fixture.minPartSize * 101 + 5;
+      const multipart = await store.createMultipartUpload({
+        key,
+        contentType: 'application/zip',
+        size,
+        partSize: fixture.minPartSize,
+      });
+      expect(multipart.partCount).toBe(102);
+      expect(multipart.parts).toHaveLength(100);
+      const rest = await store.signParts({
+        key,
+        uploadId: multipart.uploadId,
+        size,
+        partSize: multipart.partSize,
+        partNumbers: [101, 102],
+      });
+      expect(rest.map((p) => [p.partNumber, p.size])).toEqual([
+        [101, fixture.minPartSize],
+        [102, 5],
+      ]);
+      await expect(
+        store.signParts({
+          key,
+          uploadId: multipart.uploadId,
+          size,
+          partSize: multipart.partSize,
+          partNumbers: [103],
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_PART' });
+      await store.abortMultipartUpload({ key, uploadId: multipart.uploadId });
+    });
+
+    it('re-signs an expired part URL so a long upload can go on', async () => {
+      const past = fixture.makeStore({ now: () => Date.now() - 10 * 60_000 });
+      const body = randomBytes(fixture.minPartSize + 3);
+      const key = newObjectKey('multipart');
+      const multipart = await past.createMultipartUpload({
+        key,
+        contentType: 'application/zip',
+        size: body.length,
+        partSize: fixture.minPartSize,
+      });
+      const first = multipart.parts[0]!;
+      const chunk = body.subarray(0, first.size);
+      expect((await put(first.url, chunk, { ...first.headers })).status).toBe(403);
+      const fresh = await store.signParts({
+        key,
+        uploadId: multipart.uploadId,
+        size: body.length,
+        partSize: multipart.partSize,
+        partNumbers: [1, 2],
+      });
+      const etags = [];
+      let offset = 0;
+      for (const part of fresh) {
+        const r = await put(part.url, body.subarray(offset, offset + part.size), {
+          ...part.headers,
+        });
+        offset += part.size;
+        expect(r.status).toBe(200);
+        etags.push({ partNumber: part.partNumber, etag: r.etag ?? '' });
+      }
+      const info = await store.completeMultipartUpload({
+        key,
+        uploadId: multipart.uploadId,
+        parts: etags,
+      });
+      expect(info.size).toBe(body.length);
+    });
+
     it('refuses part sizes below the minimum', async () => {
       await expect(
         store.createMultipartUpload({
