@@ -251,18 +251,15 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     this.nodes.set(name, node);
     this.order.push(node);
     this.link(node);
+    // A dependency may already have failed, been skipped or cancelled (also before the
+    // run, through cancel()): then this task can never run.
+    const blocker = node.deps.find((d) => d.state === DONE && d.status !== 'succeeded');
+    if (blocker !== undefined) {
+      this.markDone(node, 'skipped', undefined, skipReason(blocker, blocker));
+    }
     if (this.phase === 'running') {
       this.watchTaskSignal(node);
-      if (node.state !== PENDING) {
-        this.afterChange();
-        return this;
-      }
-      const blocker = node.deps.find((d) => d.state === DONE && d.status !== 'succeeded');
-      if (blocker !== undefined) {
-        this.markDone(node, 'skipped', undefined, skipReason(blocker, blocker));
-      } else if (node.remaining === 0) {
-        this.makeReady(node);
-      }
+      if (node.state === PENDING && node.remaining === 0) this.makeReady(node);
       this.afterChange();
     }
     return this;
@@ -393,18 +390,20 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     let head = 0;
     let finished = this.phase === 'done';
     let wake: (() => void) | undefined;
+    // The typed overloads cannot express "any event"; the untyped view can.
+    const emitter = this as unknown as EventEmitter;
     const handlers = EVENT_TYPES.map((type) => {
       const handler = (data: unknown): void => {
         buffer.push({ type, data } as SchedulerEvent);
         if (type === 'done') finished = true;
         wake?.();
       };
-      (this.on as (t: string, h: (d: unknown) => void) => void)(type, handler);
+      emitter.on(type, handler);
       return [type, handler] as const;
     });
     const unsubscribe = (): void => {
       for (const [type, handler] of handlers) {
-        (this.off as (t: string, h: (d: unknown) => void) => void)(type, handler);
+        emitter.off(type, handler);
       }
     };
     const iterator: AsyncIterableIterator<SchedulerEvent> = {

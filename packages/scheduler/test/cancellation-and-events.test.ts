@@ -102,6 +102,32 @@ describe('cancelling one task', () => {
   });
 });
 
+describe('cancelling before the run', () => {
+  it('cancels the task, skips dependents (also ones added later), and runs the rest', async () => {
+    const scheduler = new Scheduler({
+      dropped: { run: () => 1 },
+      needsDropped: { dependsOn: ['dropped'], run: () => 2 },
+      kept: { run: () => 3 },
+    });
+
+    scheduler.cancel('dropped');
+    scheduler.add('addedLater', { dependsOn: ['dropped'], run: () => 4 });
+    const report = await scheduler.runSettled();
+
+    expect(report.tasks.get('dropped')?.status).toBe('cancelled');
+    expect(report.tasks.get('needsDropped')?.status).toBe('skipped');
+    expect(report.tasks.get('addedLater')).toMatchObject({
+      status: 'skipped',
+      reason: 'dependency "dropped" cancelled',
+    });
+    expect(report.results.get('kept')).toBe(3);
+  });
+
+  it('throws for an unknown task name', () => {
+    expect(() => new Scheduler().cancel('ghost')).toThrow('task "ghost": no such task');
+  });
+});
+
 describe('adding tasks while running', () => {
   it('runs a task added by another task, with the results of finished dependencies', async () => {
     const scheduler: Scheduler = new Scheduler({
