@@ -43,14 +43,21 @@ function runChild(env: Record<string, string>): Promise<ChildResult> {
 
 // Every point where the coordinator process can die, and the outcome recovery must reach:
 // before the decision is durable the transaction rolls back, after it, it commits.
-const cases = [
-  { at: 'before-prepare', outcome: 'rolled back' },
-  { at: 'prepared:0', outcome: 'rolled back' },
-  { at: 'prepared:1', outcome: 'rolled back' },
-  { at: 'decided', outcome: 'committed' },
-  { at: 'committed:0', outcome: 'committed' },
-  { at: 'committed:1', outcome: 'committed' },
+// Sequential phases make "between prepares" and "between commits" exact states; parallel
+// phases (the default) are checked at the same points.
+// `left` is how many prepared transactions the dead process leaves, proving which state
+// recovery starts from (parallel phases finish every PREPARE/COMMIT before the first hook).
+const points = [
+  { at: 'before-prepare', outcome: 'rolled back', left: { sequential: 0, parallel: 0 } },
+  { at: 'prepared:0', outcome: 'rolled back', left: { sequential: 1, parallel: 2 } },
+  { at: 'prepared:1', outcome: 'rolled back', left: { sequential: 2, parallel: 2 } },
+  { at: 'decided', outcome: 'committed', left: { sequential: 2, parallel: 2 } },
+  { at: 'committed:0', outcome: 'committed', left: { sequential: 1, parallel: 0 } },
+  { at: 'committed:1', outcome: 'committed', left: { sequential: 0, parallel: 0 } },
 ] as const;
+const cases = (['sequential', 'parallel'] as const).flatMap((mode) =>
+  points.map((p) => ({ at: p.at, outcome: p.outcome, mode, left: p.left[mode] })),
+);
 
 describe.skipIf(!url)('2PC coordinator killed with SIGKILL, then recovered', () => {
   let dbs: TwoPcDatabases;
@@ -63,10 +70,10 @@ describe.skipIf(!url)('2PC coordinator killed with SIGKILL, then recovered', () 
   });
 
   it.each(cases)(
-    'killed at $at: a new coordinator converges every participant to $outcome',
-    async ({ at, outcome }) => {
+    '$mode phases, killed at $at: a new coordinator converges every participant to $outcome',
+    async ({ at, outcome, mode, left }) => {
       const prefix = uniquePrefix();
-      const item = `item-${at}`;
+      const item = `item-${mode}-${at}`;
       const app = `txn-crash-${prefix}`;
       const result = await runChild({
         COORDINATOR_URL: tagged(dbs.coordinator.url, app),
@@ -75,11 +82,13 @@ describe.skipIf(!url)('2PC coordinator killed with SIGKILL, then recovered', () 
         GID_PREFIX: prefix,
         ITEM_ID: item,
         TXN_CRASH_AT: at,
+        TXN_PARALLEL: mode === 'parallel' ? '1' : '0',
       });
       expect(result.signal).toBe('SIGKILL');
       expect(result.stdout).toContain(`${at} `);
       expect(result.stdout).not.toContain('finished');
       await waitForSessionsGone(url!, app);
+      expect(await preparedWithPrefix(url!, prefix)).toHaveLength(left);
 
       const recovering = new TwoPhaseCoordinator({
         log: dbs.coordinator.url,

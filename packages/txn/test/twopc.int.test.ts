@@ -65,9 +65,11 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
     prefix: string,
     at: (s: TwoPhaseStep) => boolean,
     id: string,
+    parallelPhases = true,
   ): Promise<string> {
     let txid = '';
     const c = make(prefix, {
+      parallelPhases,
       onStep: (s) => {
         txid = s.txid;
         if (at(s)) throw new Error('simulated crash');
@@ -411,7 +413,13 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
 
     it('force-commit is refused when a participant never prepared; force-rollback then cleans up', async () => {
       const prefix = uniquePrefix();
-      const txid = await crashAt(prefix, (s) => s.type === 'prepared' && s.index === 0, 'np');
+      // Sequential phases: the crash comes after the first PREPARE, before the second is sent.
+      const txid = await crashAt(
+        prefix,
+        (s) => s.type === 'prepared' && s.index === 0,
+        'np',
+        false,
+      );
       const admin = make(prefix, { recoverOnStart: false });
       await admin.start();
       const err = await admin.forceCommit(txid).catch((e: unknown) => e);

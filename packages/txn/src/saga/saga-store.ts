@@ -115,20 +115,17 @@ export class SagaStore {
     owner: string,
     stepNames: readonly string[],
   ): Promise<boolean> {
-    return this.inTx(async (c) => {
-      const res = await c.query(
-        `INSERT INTO ${this.sagas} (id, name, status, input, owner) VALUES ($1, $2, 'running', $3::jsonb, $4)
-         ON CONFLICT (id) DO NOTHING`,
-        [id, name, input, owner],
-      );
-      if (res.rowCount === 0) return false;
-      await c.query(
-        `INSERT INTO ${this.steps} (saga_id, idx, name, status)
-         SELECT $1, i - 1, n, 'pending' FROM unnest($2::text[]) WITH ORDINALITY AS s(n, i)`,
-        [id, stepNames],
-      );
-      return true;
-    });
+    // One statement: the saga and its pending steps appear together or not at all.
+    const res = await this.pool.query(
+      `WITH saga AS (
+         INSERT INTO ${this.sagas} (id, name, status, input, owner) VALUES ($1, $2, 'running', $3::jsonb, $4)
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       )
+       INSERT INTO ${this.steps} (saga_id, idx, name, status)
+       SELECT saga.id, s.i - 1, s.n, 'pending' FROM saga, unnest($5::text[]) WITH ORDINALITY AS s(n, i)`,
+      [id, name, input, owner, stepNames],
+    );
+    return (res.rowCount ?? 0) > 0;
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {
@@ -186,25 +183,24 @@ export class SagaStore {
   }
 
   async stepStarted(id: string, owner: string, idx: number, compensation: boolean): Promise<void> {
-    await this.owned(id, owner, (c) =>
-      c.query(
-        compensation
-          ? `UPDATE ${this.steps} SET status = 'compensating', compensation_attempts = compensation_attempts + 1,
-               updated_at = now() WHERE saga_id = $1 AND idx = $2`
-          : `UPDATE ${this.steps} SET status = 'running', attempts = attempts + 1, updated_at = now()
-               WHERE saga_id = $1 AND idx = $2`,
-        [id, idx],
-      ),
+    await this.updateStep(
+      id,
+      owner,
+      idx,
+      compensation
+        ? `status = 'compensating', compensation_attempts = compensation_attempts + 1`
+        : `status = 'running', attempts = attempts + 1`,
+      [],
     );
   }
 
   async stepSucceeded(id: string, owner: string, idx: number, result: string): Promise<void> {
-    await this.owned(id, owner, (c) =>
-      c.query(
-        `UPDATE ${this.steps} SET status = 'succeeded', result = $3::jsonb, error = NULL, updated_at = now()
-         WHERE saga_id = $1 AND idx = $2`,
-        [id, idx, result],
-      ),
+    await this.updateStep(
+      id,
+      owner,
+      idx,
+      `status = 'succeeded', result = $4::jsonb, error = NULL`,
+      [result],
     );
   }
 
@@ -215,22 +211,14 @@ export class SagaStore {
     error: StoredError,
     status?: StepStatus,
   ): Promise<void> {
-    await this.owned(id, owner, (c) =>
-      c.query(
-        `UPDATE ${this.steps} SET error = $3::jsonb, status = coalesce($4, status), updated_at = now()
-         WHERE saga_id = $1 AND idx = $2`,
-        [id, idx, JSON.stringify(error), status ?? null],
-      ),
-    );
+    await this.updateStep(id, owner, idx, `error = $4::jsonb, status = coalesce($5, status)`, [
+      JSON.stringify(error),
+      status ?? null,
+    ]);
   }
 
   async stepCompensated(id: string, owner: string, idx: number): Promise<void> {
-    await this.owned(id, owner, (c) =>
-      c.query(
-        `UPDATE ${this.steps} SET status = 'compensated', updated_at = now() WHERE saga_id = $1 AND idx = $2`,
-        [id, idx],
-      ),
-    );
+    await this.updateStep(id, owner, idx, `status = 'compensated'`, []);
   }
 
   /** Moves the saga to a new status, optionally recording the failure that caused it. */
@@ -240,45 +228,34 @@ export class SagaStore {
     status: SagaStatus,
     failure?: StoredError & { step: string },
   ): Promise<void> {
-    await this.owned(id, owner, (c) =>
-      c.query(
-        `UPDATE ${this.sagas} SET status = $2, failure = coalesce($3::jsonb, failure), updated_at = now(),
-           owner = CASE WHEN $2 IN ('completed', 'compensated', 'compensation_failed') THEN NULL ELSE owner END
-         WHERE id = $1`,
-        [id, status, failure ? JSON.stringify(failure) : null],
-      ),
+    const res = await this.pool.query(
+      `UPDATE ${this.sagas} SET status = $3, failure = coalesce($4::jsonb, failure), updated_at = now(),
+         owner = CASE WHEN $3 IN ('completed', 'compensated', 'compensation_failed') THEN NULL ELSE owner END
+       WHERE id = $1 AND owner = $2`,
+      [id, owner, status, failure ? JSON.stringify(failure) : null],
     );
+    if (res.rowCount !== 1) throw new SagaBusyError(id);
   }
 
-  /** Runs `fn` in a transaction that first checks (and locks) our ownership of the saga. */
-  private async owned(
+  /**
+   * One autocommit statement per transition (one round trip, one commit). The share lock on
+   * the saga row fences it: if another orchestrator claimed the saga first, the re-checked
+   * owner no longer matches and nothing is written.
+   */
+  private async updateStep(
     id: string,
     owner: string,
-    fn: (c: pg.PoolClient) => Promise<unknown>,
+    idx: number,
+    set: string,
+    params: readonly unknown[],
   ): Promise<void> {
-    await this.inTx(async (c) => {
-      const { rowCount } = await c.query(
-        `SELECT 1 FROM ${this.sagas} WHERE id = $1 AND owner = $2 FOR UPDATE`,
-        [id, owner],
-      );
-      if (rowCount !== 1) throw new SagaBusyError(id);
-      await fn(c);
-    });
-  }
-
-  private async inTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    const res = await this.pool.query(
+      `WITH fence AS (SELECT 1 FROM ${this.sagas} WHERE id = $1 AND owner = $2 FOR SHARE)
+       UPDATE ${this.steps} SET ${set}, updated_at = now()
+       WHERE saga_id = $1 AND idx = $3 AND EXISTS (SELECT 1 FROM fence)`,
+      [id, owner, idx, ...params],
+    );
+    if (res.rowCount !== 1) throw new SagaBusyError(id);
   }
 }
 

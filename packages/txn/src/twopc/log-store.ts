@@ -106,12 +106,28 @@ export class LogStore {
     return this.get(txid);
   }
 
+  /**
+   * Marks the outcome applied everywhere. Not flushed to disk before returning
+   * (`synchronous_commit = off`): losing this write in a crash only makes recovery look at the
+   * transaction once more, find nothing prepared and mark it again.
+   */
   async finish(txid: string, state: 'committed' | 'aborted'): Promise<void> {
     const from = state === 'committed' ? 'committing' : 'aborting';
-    await this.pool.query(
-      `UPDATE ${this.table} SET state = $2, finished_at = now() WHERE txid = $1 AND state = $3`,
-      [txid, state, from],
-    );
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL synchronous_commit = off');
+      await client.query(
+        `UPDATE ${this.table} SET state = $2, finished_at = now() WHERE txid = $1 AND state = $3`,
+        [txid, state, from],
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async get(txid: string): Promise<LogRow | undefined> {
