@@ -7,27 +7,57 @@ export interface Rankable {
 }
 
 /**
- * Binary max-heap on (priority, then earliest `seq`): O(log n) push and pop.
+ * The ready queue: tasks ordered by priority (higher first), then by the order they
+ * became ready (`seq`, lower first).
  *
- * When every priority is equal, each push lands at the bottom (its `seq` is the
- * largest), so pushes cost O(1) and the heap degrades gracefully into a FIFO.
+ * Two parts: a FIFO for priority-0 tasks (the default) and a binary max-heap for the
+ * rest. Priority-0 tasks arrive with increasing `seq`, so the FIFO is already sorted
+ * and costs O(1) per push and pop; only tasks with a priority pay O(log n). `pop()`
+ * takes whichever head comes first. A run without priorities is therefore
+ * O(V + E) overall.
  */
 export class ReadyQueue<T extends Rankable> {
   private readonly heap: T[] = [];
+  private fifo: T[] = [];
+  private fifoHead = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.length + this.fifo.length - this.fifoHead;
   }
 
   peek(): T | undefined {
-    return this.heap[0];
+    const a = this.heap[0];
+    const b = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead] : undefined;
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return before(a, b) ? a : b;
   }
 
   clear(): void {
     this.heap.length = 0;
+    this.fifo = [];
+    this.fifoHead = 0;
   }
 
   push(item: T): void {
+    if (item.priority === 0) this.fifo.push(item);
+    else this.heapPush(item);
+  }
+
+  pop(): T | undefined {
+    const top = this.peek();
+    if (top === undefined) return undefined;
+    if (top === this.heap[0]) return this.heapPop();
+    this.fifo[this.fifoHead++] = undefined as unknown as T;
+    // Drop the consumed prefix now and then, so memory follows the live size.
+    if (this.fifoHead >= 1024 && this.fifoHead * 2 >= this.fifo.length) {
+      this.fifo = this.fifo.slice(this.fifoHead);
+      this.fifoHead = 0;
+    }
+    return top;
+  }
+
+  private heapPush(item: T): void {
     const heap = this.heap;
     let i = heap.length;
     heap.push(item);
@@ -41,7 +71,7 @@ export class ReadyQueue<T extends Rankable> {
     heap[i] = item;
   }
 
-  pop(): T | undefined {
+  private heapPop(): T | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();

@@ -136,8 +136,8 @@ const EVENT_TYPES: ReadonlyArray<keyof SchedulerEventMap> = [
 /**
  * Runs async tasks with dependencies under a concurrency cap. A task starts as soon
  * as every task it depends on has succeeded and a slot is free, and receives their
- * results as arguments. Scheduling is event-driven: in-degree counters and a
- * priority heap, O((V + E) log V) in total, no polling.
+ * results as arguments. Scheduling is event-driven: in-degree counters and a ready
+ * queue, O(V + E) in total (O((V + E) log V) with priorities), no polling.
  *
  * @example
  * ```ts
