@@ -102,6 +102,23 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
     expect((await logStates(dbs.coordinator.url)).at(-1)).toBe('committed');
   });
 
+  it("when the work commits behind the coordinator's back, votes no and rolls everything back", async () => {
+    const prefix = uniquePrefix();
+    const c = make(prefix);
+    await c.start();
+    const err = await c
+      .run(async ({ a, b }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', ['sneaky']);
+        await b.client.query('INSERT INTO items (id) VALUES ($1)', ['sneaky']);
+        await b.client.query('ROLLBACK');
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PrepareFailedError);
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await itemIds(dbs.b.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
+  });
+
   it('only opens transactions on the participants asked for', async () => {
     const c = make(uniquePrefix());
     await c.start();

@@ -113,6 +113,12 @@ export interface ParticipantTx {
     text: string,
     values?: readonly unknown[],
   ): Promise<pg.QueryResult<R>>;
+  /**
+   * The session itself, for libraries that want a `pg` client (an event store appending in
+   * this transaction, say). Same rules: no COMMIT, ROLLBACK or release — a transaction ended
+   * behind the coordinator's back votes "no" at PREPARE and everything rolls back.
+   */
+  readonly client: pg.ClientBase;
 }
 
 export interface RunOptions<S extends string> {
@@ -372,6 +378,7 @@ export class TwoPhaseCoordinator<P extends string = string> {
           tx[name as S] = {
             name,
             query: (text, values) => client.query(text, values as unknown[]),
+            client,
           };
         }
       } catch (err) {
