@@ -6,6 +6,13 @@ import { ApiKeyService, defaultWorkspaceId } from './auth/api-keys.js';
 import { makeGuards, makeRateLimitGuard } from './auth/guards.js';
 import { keyRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
+import {
+  DEFAULT_DASHBOARD_DIR,
+  dashboardRoutes,
+  sessionIdentifier,
+  sessionRoutes,
+  SessionStore,
+} from './dashboard/index.js';
 import { healthRoutes } from './http/health.js';
 import { Metrics } from './http/metrics.js';
 import { registerErrorHandling } from './http/problem.js';
@@ -113,10 +120,12 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const sessions = new SessionStore(runtime.db, keys, { ttlSeconds: config.sessionTtlSeconds });
   const guards = makeGuards({
     keys,
     allowAnonymous: config.allowAnonymous,
     defaultWorkspaceId: workspaceId,
+    sessions: sessionIdentifier(sessions),
   });
   const rateLimit = makeRateLimitGuard({
     limiter: runtime.rateLimiter,
@@ -132,13 +141,13 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   await app.register(keyRoutes, { keys, requireAdmin: guards.requireAdmin });
   await app.register(healthRoutes, { runtime, metrics });
   await app.register(redirectRoutes, { resolver, clicks, metrics });
-  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linkforge</title></head><body><h1>Linkforge</h1><p>The API is described at <a href="/docs">/docs</a>.</p></body></html>',
-      ),
-  );
+  await app.register(sessionRoutes, {
+    sessions,
+    ttlSeconds: config.sessionTtlSeconds,
+    publicBaseUrl: config.publicBaseUrl,
+    rateLimit,
+  });
+  await app.register(dashboardRoutes, { dir: DEFAULT_DASHBOARD_DIR });
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

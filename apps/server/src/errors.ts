@@ -11,6 +11,7 @@ export const ERRORS = {
   invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
   unauthorized: { status: 401, title: 'An API key is required' },
   forbidden: { status: 403, title: 'This API key may not do that' },
+  csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
   not_found: { status: 404, title: 'Not found' },
   alias_taken: { status: 409, title: 'The alias is already taken' },
   gone: { status: 410, title: 'The link is no longer available' },

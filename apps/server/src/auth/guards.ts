@@ -13,11 +13,20 @@ export interface GuardOptions {
   readonly keys: ApiKeyService;
   readonly allowAnonymous: boolean;
   readonly defaultWorkspaceId: number;
+  /**
+   * Dashboard sessions: consulted only when there is no `Authorization` header. Returns the
+   * session's principal, or undefined without a live session; throws when an unsafe method
+   * lacks the session's CSRF token.
+   */
+  readonly sessions?: { identify(request: FastifyRequest): Promise<Principal | undefined> };
 }
 
 export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-/** Hooks that establish `request.principal` from `Authorization: Bearer <key>`. */
+/**
+ * Hooks that establish `request.principal` from `Authorization: Bearer <key>` or, without that
+ * header, from a dashboard session cookie (with its CSRF token on unsafe methods).
+ */
 export function makeGuards(options: GuardOptions): {
   requireKey: Guard;
   requireAdmin: Guard;
@@ -25,7 +34,7 @@ export function makeGuards(options: GuardOptions): {
 } {
   const identify = async (request: FastifyRequest): Promise<Principal | undefined> => {
     const header = request.headers.authorization;
-    if (header === undefined) return undefined;
+    if (header === undefined) return options.sessions?.identify(request);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null)
       throw new AppError('unauthorized', 'Authorization must be "Bearer <api key>".');

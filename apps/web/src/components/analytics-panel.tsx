@@ -1,0 +1,226 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, query } from '../api.js';
+import { fmtNumber } from '../format.js';
+import type { Analytics } from '../types.js';
+import { Field, Notice } from '../ui.js';
+import { ClicksChart, TopList } from './chart.js';
+
+export type Range = { from: string; to: string; interval: 'hour' | 'day'; preset: string };
+
+const PRESETS = [
+  { id: '24h', label: '24 hours', ms: 86_400_000, interval: 'hour' as const },
+  { id: '7d', label: '7 days', ms: 7 * 86_400_000, interval: 'day' as const },
+  { id: '30d', label: '30 days', ms: 30 * 86_400_000, interval: 'day' as const },
+  { id: '90d', label: '90 days', ms: 90 * 86_400_000, interval: 'day' as const },
+];
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/** A preset range ending now: hourly buckets for a day, daily ones beyond. */
+export function presetRange(id: string, now = Date.now()): Range {
+  const p = PRESETS.find((x) => x.id === id) ?? PRESETS[1]!;
+  const to = new Date(now);
+  const from = new Date(now - p.ms);
+  if (p.interval === 'hour') {
+    from.setUTCMinutes(0, 0, 0);
+    return { from: from.toISOString(), to: to.toISOString(), interval: 'hour', preset: p.id };
+  }
+  from.setUTCHours(0, 0, 0, 0);
+  return { from: from.toISOString(), to: to.toISOString(), interval: 'day', preset: p.id };
+}
+
+/** A custom range of whole days (inclusive), from two `<input type=date>` values. */
+export function customRange(fromDay: string, toDay: string): Range | string {
+  if (fromDay === '' || toDay === '') return 'Choose both dates.';
+  const from = new Date(`${fromDay}T00:00:00Z`);
+  const to = new Date(`${toDay}T00:00:00Z`);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return 'Enter valid dates.';
+  if (to < from) return '"To" must not be before "From".';
+  to.setUTCDate(to.getUTCDate() + 1);
+  const days = (to.getTime() - from.getTime()) / 86_400_000;
+  if (days > 366) return 'At most one year at a time.';
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    interval: days <= 2 ? 'hour' : 'day',
+    preset: 'custom',
+  };
+}
+
+function RangePicker(props: { range: Range; onChange: (r: Range) => void }) {
+  const [from, setFrom] = useState(day(new Date(props.range.from)));
+  const [to, setTo] = useState(day(new Date(Date.parse(props.range.to) - 1)));
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <div class="range">
+      <div class="segmented" role="group" aria-label="Date range">
+        {PRESETS.map((p) => (
+          <button
+            key={p.id}
+            type="button"
+            aria-pressed={props.range.preset === p.id}
+            onClick={() => {
+              setError(null);
+              props.onChange(presetRange(p.id));
+            }}
+          >
+            {p.label}
+          </button>
+        ))}
+      </div>
+      <form
+        class="range-custom"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const r = customRange(from, to);
+          if (typeof r === 'string') setError(r);
+          else {
+            setError(null);
+            props.onChange(r);
+          }
+        }}
+      >
+        <Field id="range-from" label="From" error={null}>
+          <input
+            id="range-from"
+            type="date"
+            value={from}
+            max={to}
+            onInput={(e) => setFrom(e.currentTarget.value)}
+          />
+        </Field>
+        <Field id="range-to" label="To" error={null}>
+          <input
+            id="range-to"
+            type="date"
+            value={to}
+            min={from}
+            onInput={(e) => setTo(e.currentTarget.value)}
+          />
+        </Field>
+        <button type="submit" class="btn btn-small" aria-pressed={props.range.preset === 'custom'}>
+          Apply
+        </button>
+        {error !== null && (
+          <p class="field-error" role="alert">
+            {error}
+          </p>
+        )}
+      </form>
+    </div>
+  );
+}
+
+const REFRESH_MS = 5_000;
+
+/**
+ * Analytics of one link (`code`) or of the workspace: totals, clicks over time and the top
+ * lists. It refreshes itself every few seconds while the tab is visible, so new clicks show
+ * without a reload. A server without the analytics API gets a notice, not an error.
+ */
+export function AnalyticsPanel(props: { code?: string; fallbackClicks?: number }) {
+  const [range, setRange] = useState<Range>(() => presetRange('7d'));
+  const [data, setData] = useState<Analytics | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [updatedAt, setUpdatedAt] = useState<Date | null>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    let ctl: AbortController | undefined;
+    const fetchNow = async () => {
+      ctl?.abort();
+      ctl = new AbortController();
+      // Preset ranges slide with time: "last 24 hours" means up to now at every refresh.
+      const r = range.preset === 'custom' ? range : presetRange(range.preset);
+      const base =
+        props.code === undefined
+          ? '/api/v1/analytics'
+          : `/api/v1/links/${encodeURIComponent(props.code)}/analytics`;
+      try {
+        const d = await api<Analytics>(
+          'GET',
+          base + query({ from: r.from, to: r.to, interval: r.interval }),
+          undefined,
+          {
+            signal: ctl.signal,
+          },
+        );
+        if (stopped) return;
+        setData(d);
+        setMissing(false);
+        setError(null);
+        setUpdatedAt(new Date());
+      } catch (err) {
+        if (stopped || (err instanceof DOMException && err.name === 'AbortError')) return;
+        if (err instanceof ApiError && err.missingRoute) setMissing(true);
+        else setError(err instanceof Error ? err.message : 'Analytics could not be loaded.');
+      }
+    };
+    void fetchNow();
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') void fetchNow();
+    }, REFRESH_MS);
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void fetchNow();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      stopped = true;
+      ctl?.abort();
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [range, props.code]);
+
+  return (
+    <div class="analytics">
+      <RangePicker range={range} onChange={setRange} />
+      {missing ? (
+        <Notice>
+          Detailed analytics are not available on this server yet.
+          {props.fallbackClicks !== undefined && (
+            <>
+              {' '}
+              This link has{' '}
+              <strong class="fallback-clicks">{fmtNumber(props.fallbackClicks)}</strong> clicks in
+              total.
+            </>
+          )}
+        </Notice>
+      ) : error !== null ? (
+        <Notice kind="error">{error}</Notice>
+      ) : data === null ? (
+        <p class="muted" aria-busy="true">
+          Loading analytics…
+        </p>
+      ) : (
+        <>
+          <div class="stats">
+            <div class="stat">
+              <span class="stat-label">Clicks</span>
+              <span class="stat-value" data-testid="total-clicks">
+                {fmtNumber(data.totals.clicks)}
+              </span>
+            </div>
+            <div class="stat">
+              <span class="stat-label">Unique visitors</span>
+              <span class="stat-value">{fmtNumber(data.totals.uniqueVisitors)}</span>
+            </div>
+            <p class="updated muted" aria-live="off">
+              {updatedAt !== null && `Updated ${updatedAt.toLocaleTimeString()}`}
+            </p>
+          </div>
+          <ClicksChart series={data.series} interval={range.interval} />
+          <div class="toplists">
+            <TopList title="Top referrers" items={data.referrers} empty="No referrers yet." />
+            <TopList title="Countries" items={data.countries} />
+            <TopList title="Devices" items={data.devices} />
+            <TopList title="Browsers" items={data.browsers} />
+            <TopList title="Operating systems" items={data.os} />
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
