@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -249,14 +249,20 @@ describe('LocalDiskObjectStore.handleSignedPut', () => {
     ).toBe('SIGNATURE_INVALID');
   });
 
-  it('sweeps stale temp files and abandoned multipart uploads', async () => {
+  it('sweeps stale temp files, abandoned multipart uploads and orphaned parts', async () => {
     const multipart = await store.createMultipartUpload({
       key: newObjectKey(),
       contentType: 'application/zip',
       size: 8,
       partSize: 4,
     });
-    expect(await readdir(path.join(root, 'multipart'))).toEqual([multipart.uploadId]);
+    // A part that landed after its upload completed leaves a directory without a manifest.
+    const orphan = 'ab'.repeat(16);
+    await mkdir(path.join(root, 'multipart', orphan), { recursive: true });
+    await writeFile(path.join(root, 'multipart', orphan, '1'), 'part');
+    expect((await readdir(path.join(root, 'multipart'))).sort()).toEqual(
+      [multipart.uploadId, orphan].sort(),
+    );
     await store.sweep({ olderThan: new Date(Date.now() + 60_000) });
     expect(await readdir(path.join(root, 'multipart'))).toEqual([]);
     expect(await leftovers()).toEqual([]);

@@ -179,8 +179,8 @@ export class LocalDiskObjectStore implements ObjectStore {
    * Verifies and stores one signed PUT (a whole object or one multipart part). Mount it at
    * the `baseUrl` route. Checks, in order: the HMAC signature (constant time), expiry, the
    * Content-Type (whole objects), the Content-Length, then reads the body cutting it at the
-   * signed size, and renames the finished file into place so no reader ever sees half an
-   * object. On a refusal nothing is stored and an {@link ObjectStoreError} says why (its
+   * signed size, and links the finished file into place, never over an existing object, so
+   * no reader ever sees half an object or a replaced one. On a refusal nothing is stored and an {@link ObjectStoreError} says why (its
    * `status` is the HTTP answer); a server should close the connection after a refusal,
    * since the rest of the body is left unread.
    *
@@ -658,11 +658,14 @@ export class LocalDiskObjectStore implements ObjectStore {
     }
     for (const uploadId of await readdirOrEmpty(this.#multipart)) {
       if (!UPLOAD_ID.test(uploadId)) continue;
+      const directory = path.join(this.#multipart, uploadId);
       const manifest = await this.#readManifest(uploadId).catch(() => undefined);
-      if (manifest === undefined) continue;
-      if (manifest.createdAt < cutoff && manifest.key.startsWith(prefix)) {
-        await rm(path.join(this.#multipart, uploadId), { recursive: true, force: true });
-      }
+      // No manifest: a part that landed while its upload completed or aborted.
+      const stale =
+        manifest === undefined
+          ? ((await stat(directory).catch(() => undefined))?.mtimeMs ?? Infinity) < cutoff
+          : manifest.createdAt < cutoff && manifest.key.startsWith(prefix);
+      if (stale) await rm(directory, { recursive: true, force: true });
     }
   }
 }
