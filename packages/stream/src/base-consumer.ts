@@ -1,4 +1,10 @@
-import { ForeignMessageError, StreamClosedError, StreamValidationError } from './errors.js';
+import {
+  ForeignMessageError,
+  StreamBrokerError,
+  StreamClosedError,
+  StreamError,
+  StreamValidationError,
+} from './errors.js';
 import type { FetchOptions, RunOptions, StreamConsumer, StreamMessage } from './types.js';
 import { resolveFetchOptions, type ResolvedConsumerOptions } from './validate.js';
 
@@ -72,7 +78,9 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
       await sleep(waitMs, this.stopController.signal);
       return [];
     }
-    const deliveries = await this.pull(Math.min(max, room), waitMs, this.stopController.signal);
+    const deliveries = await brokerCall(`fetch for group ${this.group}`, () =>
+      this.pull(Math.min(max, room), waitMs, this.stopController.signal),
+    );
     for (const d of deliveries) this.held.set(d.message, d.handle);
     // Closing: keep them held so that close() hands them back for redelivery.
     if (this.stopping) return [];
@@ -95,7 +103,7 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
       acked.push(message);
     }
     if (handles.length === 0) return;
-    await this.commit(handles);
+    await brokerCall(`ack for group ${this.group}`, () => this.commit(handles));
     for (const message of acked) {
       this.held.delete(message);
       this.settled.add(message);
@@ -154,7 +162,9 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
       this.held.delete(message);
       this.settled.add(message);
     }
-    if (handles.length > 0) await this.release(handles);
+    if (handles.length > 0) {
+      await brokerCall(`release for group ${this.group}`, () => this.release(handles));
+    }
   }
 
   close(): Promise<void> {
@@ -191,4 +201,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Runs a broker call, reporting a client's own error as a {@link StreamBrokerError}. */
+export async function brokerCall<R>(what: string, call: () => Promise<R>): Promise<R> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof StreamError) throw error;
+    throw new StreamBrokerError(
+      `${what} failed: ${(error as Error)?.message ?? String(error)}`,
+      error,
+    );
+  }
 }

@@ -102,6 +102,8 @@ interface Session {
 }
 
 const HEADER_KEY = 'Lf-Key';
+/** How long a count of waiting messages is trusted (see `NatsConsumer.pull`). */
+const ESTIMATE_TTL_MS = 250;
 const HEADER_PUBLISHED_AT = 'Lf-Published-At';
 
 class NatsStream<T> implements StreamAdapter<T> {
@@ -332,15 +334,25 @@ class NatsConsumer<T> extends BaseConsumer<T, JsMsg> {
     super(options);
   }
 
+  /** Messages the last `consumer.info()` said were waiting, less those fetched since. */
+  private waitingEstimate = 0;
+  private estimatedAt = 0;
+
   protected async pull(
     max: number,
     waitMs: number,
     signal: AbortSignal,
   ): Promise<Delivery<T, JsMsg>[]> {
     // A JetStream pull request stays open until it has `max` messages or expires; asking only
-    // for what is waiting keeps a partly filled batch from sitting out the expiry.
-    const info = await this.consumer.info(false);
-    const waiting = info.num_pending;
+    // for what is waiting keeps a partly filled batch from sitting out the expiry. The count
+    // is re-read once it is used up or older than ESTIMATE_TTL_MS, which saves a round trip
+    // per batch while a backlog drains.
+    if (this.waitingEstimate <= 0 || Date.now() - this.estimatedAt > ESTIMATE_TTL_MS) {
+      const info = await this.consumer.info(false);
+      this.waitingEstimate = info.num_pending;
+      this.estimatedAt = Date.now();
+    }
+    const waiting = this.waitingEstimate;
     if (waiting === 0 && (waitMs === 0 || signal.aborted)) return [];
     const batch = waiting > 0 ? Math.min(max, waiting) : 1;
     const messages = await this.consumer.fetch({
@@ -351,6 +363,7 @@ class NatsConsumer<T> extends BaseConsumer<T, JsMsg> {
     for await (const msg of messages) {
       out.push({ message: this.toMessage(msg), handle: msg });
     }
+    this.waitingEstimate -= out.length;
     return out;
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { BaseConsumer, type Delivery } from './base-consumer.js';
+import { BaseConsumer, brokerCall, type Delivery } from './base-consumer.js';
 import { StreamBrokerError, StreamClosedError, StreamValidationError } from './errors.js';
 import type {
   ConsumerOptions,
@@ -136,6 +136,8 @@ class RedisStream<T> implements StreamAdapter<T> {
         throw new StreamValidationError('url must be a redis:// or rediss:// URL');
       }
       this.redis = new Redis(options.url, { lazyConnect: true });
+      // Failures reach callers as rejected commands; this keeps ioredis from also logging them.
+      this.redis.on('error', () => undefined);
       this.ownsClient = true;
     } else {
       this.redis = options.redis as Redis;
@@ -155,6 +157,7 @@ class RedisStream<T> implements StreamAdapter<T> {
     const resolved = resolveConsumerOptions(options, () => `c-${randomUUID()}`);
     await this.ensureGroup(resolved.group);
     const blocking = this.redis.duplicate();
+    blocking.on('error', () => undefined);
     const consumer = new RedisConsumer<T>(this, blocking, resolved);
     this.children.add(consumer);
     return consumer;
@@ -238,7 +241,7 @@ class RedisProducer<T> implements StreamProducer<T> {
       if (m.key !== undefined) args.push('k', m.key);
       pipeline.call('XADD', ...args);
     }
-    const done = pipeline.exec().then((results) => {
+    const done = brokerCall(`XADD to ${key}`, () => pipeline.exec()).then((results) => {
       const failed = results?.find(([error]) => error !== null);
       if (!results || failed) {
         throw new StreamBrokerError(`XADD to ${key} failed`, failed?.[0]);
