@@ -242,6 +242,16 @@ async function main(argv: string[]): Promise<number> {
   return report.status === 'succeeded' ? EXIT_OK : EXIT_TASKS_FAILED;
 }
 
+// Commands run detached (own process groups), so they would outlive a CLI that dies
+// unexpectedly: whatever is still running when the process exits is killed.
+process.on('exit', () => {
+  for (const child of liveChildren) killGroup(child, 'SIGKILL');
+});
+// A closed pipe on stdout (`… | head`) must not crash the run; the output is dropped.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
