@@ -139,20 +139,29 @@ async function oneRun(/** @type {number} */ run) {
     const events = (n) =>
       Array.from({ length: n }, (_, i) => ({ type: 'deposited', data: payload(i) }));
 
-    const single = await drive(
-      opts.single,
-      1,
-      (s, v) => store.append(s, events(1), { expectedVersion: v }).then(() => undefined),
-      `s${run}`,
+    const ours = {
+      single: () => drive(opts.single, 1, (s, v) => appendOurs(s, v, 1), `s${run}`),
+      batched: () =>
+        drive(opts.batched, opts.batchSize, (s, v, n) => appendOurs(s, v, n), `b${run}`),
+    };
+    /** @param {string} s @param {number} v @param {number} n */
+    async function appendOurs(s, v, n) {
+      await store.append(s, events(n), { expectedVersion: v });
+    }
+    // Alternate which store goes first, so load drifting on a shared machine favours neither.
+    const oursFirst = run % 2 === 0;
+    /** @type {(a: () => Promise<number>, b: () => Promise<number>) => Promise<[number, number]>} */
+    const pair = async (a, b) => {
+      if (oursFirst) return [await a(), await b()];
+      const second = await b();
+      return [await a(), second];
+    };
+    const [single, naiveSingle] = await pair(ours.single, () =>
+      drive(opts.single, 1, naive.append, `s${run}`),
     );
-    const naiveSingle = await drive(opts.single, 1, naive.append, `s${run}`);
-    const batched = await drive(
-      opts.batched,
-      opts.batchSize,
-      (s, v, n) => store.append(s, events(n), { expectedVersion: v }).then(() => undefined),
-      `b${run}`,
+    const [batched, naiveBatched] = await pair(ours.batched, () =>
+      drive(opts.batched, opts.batchSize, naive.append, `b${run}`),
     );
-    const naiveBatched = await drive(opts.batched, opts.batchSize, naive.append, `b${run}`);
 
     let position = START;
     let read = 0;
