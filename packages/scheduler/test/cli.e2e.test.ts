@@ -250,6 +250,11 @@ describe('linkforge-pipeline', () => {
       /tasks\.a\.timeout: must be a duration/,
     ],
     ['invalid YAML', 'tasks: [\n', /cannot parse/],
+    [
+      'a missing cwd',
+      'tasks:\n  a: { run: "true", cwd: nowhere }\n',
+      /nowhere of a does not exist/,
+    ],
   ])('rejects %s with exit 2 and a message saying where', async (_label, content, message) => {
     const file = pipelineFile('bad.yml', content);
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
@@ -74,7 +74,18 @@ export async function loadPipeline(path: string): Promise<Pipeline> {
   } catch (error) {
     throw new PipelineFileError(`${path}: cannot parse: ${(error as Error).message}`);
   }
-  return validatePipeline(data, path);
+  const pipeline = validatePipeline(data, path);
+  // A missing directory would otherwise surface as a baffling "spawn /bin/sh ENOENT".
+  for (const cwd of new Set(pipeline.tasks.map((t) => t.cwd))) {
+    const info = await stat(cwd).catch(() => undefined);
+    if (info === undefined || !info.isDirectory()) {
+      const users = pipeline.tasks.filter((t) => t.cwd === cwd).map((t) => t.name);
+      throw new PipelineFileError(
+        `${path}: working directory ${cwd} of ${users.join(', ')} does not exist`,
+      );
+    }
+  }
+  return pipeline;
 }
 
 /** Checks the parsed document; every message is prefixed with the file and the key path. */
