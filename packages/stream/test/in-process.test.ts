@@ -76,4 +76,64 @@ describe('in-process stream', () => {
     );
     await expect(stream.createConsumer({ group: 'g' })).rejects.toBeInstanceOf(StreamClosedError);
   });
+
+  it('run(): a signal stops the loop without closing the consumer; a second run at once is refused', async () => {
+    const stream = createInProcessStream<{ n: number }>();
+    const producer = await stream.createProducer();
+    const consumer = await stream.createConsumer({ group: 'g', batchSize: 5, waitMs: 50 });
+    await producer.publishBatch(messages(5));
+    const controller = new AbortController();
+    const seen: number[] = [];
+
+    const loop = consumer.run(
+      async (batch) => {
+        seen.push(...batch.map((m) => m.payload.n));
+        controller.abort();
+      },
+      { signal: controller.signal },
+    );
+    expect(() => consumer.run(async () => undefined)).toThrow(/already running/);
+    await loop;
+
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    await producer.publishBatch(messages(1, undefined, 5));
+    expect((await consumer.fetch()).map((m) => m.payload.n)).toEqual([5]);
+    await stream.close();
+  });
+
+  it('run() without onError rejects with the handler error and leaves the batch for redelivery', async () => {
+    const stream = createInProcessStream<{ n: number }>();
+    const producer = await stream.createProducer();
+    const consumer = await stream.createConsumer({ group: 'g', batchSize: 3, waitMs: 50 });
+    await producer.publishBatch(messages(3));
+
+    await expect(
+      consumer.run(async () => {
+        throw new Error('database down');
+      }),
+    ).rejects.toThrow('database down');
+
+    const again = await consumer.fetch();
+    expect(again.map((m) => [m.payload.n, m.deliveryCount])).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+    await stream.close();
+  });
+
+  it('gives each consumer its own copy of the payload', async () => {
+    const stream = createInProcessStream<{ n: number }>();
+    const producer = await stream.createProducer();
+    const a = await stream.createConsumer({ group: 'a' });
+    const b = await stream.createConsumer({ group: 'b' });
+    await producer.publish({ id: 'x', payload: { n: 1 } });
+
+    const [ma] = await a.fetch();
+    ma!.payload.n = 99;
+    const [mb] = await b.fetch();
+
+    expect(mb!.payload.n).toBe(1);
+    await stream.close();
+  });
 });

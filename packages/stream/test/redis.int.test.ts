@@ -116,4 +116,23 @@ describe.skipIf(!url)('Redis Streams adapter', () => {
     expect(() => createRedisStream({ url: 'http://x' })).toThrow(/redis:\/\//);
     expect(() => createRedisStream({ url: url as string, maxLen: 0 })).toThrow(/maxLen/);
   });
+
+  it('uses a given ioredis client without closing it', async () => {
+    const client = new Redis(url as string);
+    const stream = createRedisStream<{ n: number }>({
+      redis: client,
+      keyPrefix: prefix,
+      stream: `given-${randomUUID().slice(0, 8)}`,
+    });
+    made.push(prefix + stream.stream);
+    const producer = await stream.createProducer();
+    const consumer = await stream.createConsumer({ group: 'g' });
+    await producer.publish({ id: 'e1', payload: { n: 1 } });
+    expect((await collect(consumer, 1, 5000)).map((m) => m.id)).toEqual(['e1']);
+
+    await stream.close();
+
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
+  });
 });
