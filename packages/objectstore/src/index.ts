@@ -1,3 +1,5 @@
+// The S3 adapter is a separate entry point, '@linkforge/objectstore/s3', so the embedded
+// default never loads the AWS SDK.
 export { ObjectStoreError, type ObjectStoreErrorCode } from './errors.js';
 export { assertValidKey, isValidKey, newObjectKey, MAX_KEY_LENGTH } from './keys.js';
 export {
@@ -44,5 +46,4 @@ export {
   type SignedPutResult,
 } from './local/local-store.js';
 export type { HeaderInput, QueryInput } from './local/signing.js';
-export { S3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-store.js';
 export { verifyUpload, type ExpectedUpload, type UploadVerdict } from './verify-upload.js';

@@ -1,7 +1,8 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newObjectKey, type S3ObjectStore } from '../src/index.js';
+import { newObjectKey } from '../src/index.js';
+import type { S3ObjectStore } from '../src/s3/s3-store.js';
 import { PNG } from './support/contract.js';
 import { BUCKET, startS3Harness, type S3Harness } from './support/s3-harness.js';
 

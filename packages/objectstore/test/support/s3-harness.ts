@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
-import { S3ObjectStore } from '../../src/index.js';
+import { S3ObjectStore } from '../../src/s3/s3-store.js';
 import { startSigV4Proxy, type SigV4Proxy } from './sigv4-proxy.js';
 
 /** s3rver's built-in account; the proxy checks signatures made with it. */
