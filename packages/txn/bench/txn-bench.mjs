@@ -2,17 +2,23 @@
 // What atomicity costs: a 2PC transaction over two databases beside the same writes as two
 // independent local transactions (not atomic), and a 3-step saga beside the same three calls
 // made directly. Creates throwaway databases on DATABASE_URL's server and drops them.
+// Subject and baseline alternate in short rounds and each figure is the median of its rounds,
+// so that a burst of load from elsewhere on the machine hits both sides alike.
 //
-//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/txn-bench.mjs [--seconds 5]
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/txn-bench.mjs [--seconds 1] [--rounds 5]
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { defineSaga, SagaOrchestrator, TwoPhaseCoordinator } from '@linkforge/txn';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '1' }, rounds: { type: 'string', default: '5' } },
+});
 const seconds = Number(values.seconds);
 if (!Number.isFinite(seconds) || seconds <= 0)
   throw new Error('--seconds must be a positive number');
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error('DATABASE_URL is not set');
 
@@ -34,10 +40,11 @@ async function admin(sql) {
   }
 }
 
+let n = 0;
+
 /** Runs `op` from `concurrency` loops for `seconds`; returns operations per second. */
 async function measure(concurrency, op) {
   let done = 0;
-  let n = 0;
   const until = performance.now() + seconds * 1000;
   const start = performance.now();
   await Promise.all(
@@ -51,11 +58,25 @@ async function measure(concurrency, op) {
   return done / ((performance.now() - start) / 1000);
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Alternates baseline and subject for `rounds` rounds; returns [median baseline, median subject]. */
+async function alternate(baseline, subject) {
+  const b = [];
+  const s = [];
+  for (let r = 0; r < rounds; r++) {
+    b.push(await baseline());
+    s.push(await subject());
+  }
+  return [median(b), median(s)];
+}
+
 for (const name of names) await admin(`CREATE DATABASE "${name}" TEMPLATE template0`);
 const [coordUrl, aUrl, bUrl] = names.map(urlOf);
 const poolA = new pg.Pool({ connectionString: aUrl, max: 16 });
 const poolB = new pg.Pool({ connectionString: bUrl, max: 16 });
 const poolLog = new pg.Pool({ connectionString: coordUrl, max: 16 });
+for (const pool of [poolA, poolB, poolLog]) pool.on('error', () => undefined);
 const rows = [];
 try {
   for (const pool of [poolA, poolB]) await pool.query('CREATE TABLE items (id text PRIMARY KEY)');
@@ -81,17 +102,21 @@ try {
   };
 
   for (const concurrency of [1, 8]) {
-    const twoLocal = await measure(concurrency, async (i) => {
-      const id = `l${concurrency}-${i}`;
-      await local(poolA, id);
-      await local(poolB, id);
-    });
-    const twoPc = await measure(concurrency, (i) =>
-      coordinator.run(async ({ a, b }) => {
-        const id = `p${concurrency}-${i}`;
-        await a.query('INSERT INTO items (id) VALUES ($1)', [id]);
-        await b.query('INSERT INTO items (id) VALUES ($1)', [id]);
-      }),
+    const [twoLocal, twoPc] = await alternate(
+      () =>
+        measure(concurrency, async (i) => {
+          const id = `l${i}`;
+          await local(poolA, id);
+          await local(poolB, id);
+        }),
+      () =>
+        measure(concurrency, (i) =>
+          coordinator.run(async ({ a, b }) => {
+            const id = `p${i}`;
+            await a.query('INSERT INTO items (id) VALUES ($1)', [id]);
+            await b.query('INSERT INTO items (id) VALUES ($1)', [id]);
+          }),
+        ),
     );
     rows.push({
       what: `2PC over 2 databases, ${concurrency} in flight`,
@@ -134,7 +159,9 @@ try {
   for (const name of names) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
-console.log(`${seconds} s per figure, PostgreSQL at ${new URL(serverUrl).host}`);
+console.log(
+  `median of ${rounds} alternating rounds of ${seconds} s, PostgreSQL at ${new URL(serverUrl).host}`,
+);
 for (const r of rows) {
   console.log(
     `${r.what.padEnd(36)} ${r.subject.toFixed(0).padStart(6)}/s   ${r.baselineName.padEnd(22)} ${r.baseline.toFixed(0).padStart(6)}/s   ratio ${(r.subject / r.baseline).toFixed(2)}`,

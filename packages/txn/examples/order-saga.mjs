@@ -216,6 +216,7 @@ async function main() {
   const stock = values.stock === undefined ? undefined : positiveInt('stock', values.stock, 0);
 
   const pool = new pg.Pool({ connectionString: databaseUrl });
+  pool.on('error', (err) => console.error(`idle database connection lost: ${err.message}`));
   const sagas = new SagaOrchestrator({ connection: pool, sagas: [orderSaga(pool)] });
   try {
     await setupShop(pool, { item: input.item, stock });

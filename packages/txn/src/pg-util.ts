@@ -28,14 +28,20 @@ export function isPool(value: unknown): value is pg.Pool {
 
 export function toPool(connection: Connection, label: string): OwnedPool {
   if (isPool(connection)) return { pool: connection, owned: false };
+  let pool: pg.Pool;
   if (typeof connection === 'string') {
     if (connection.trim() === '') throw new TxnConfigError(`${label}: connection string is empty`);
-    return { pool: new pg.Pool({ connectionString: connection }), owned: true };
-  }
-  if (connection === null || typeof connection !== 'object') {
+    pool = new pg.Pool({ connectionString: connection });
+  } else if (connection === null || typeof connection !== 'object') {
     throw new TxnConfigError(`${label}: connection must be a string, a pg.PoolConfig or a pg.Pool`);
+  } else {
+    pool = new pg.Pool(connection);
   }
-  return { pool: new pg.Pool(connection), owned: true };
+  // An idle client dropped by the server (restart, failover, pg_terminate_backend) is removed
+  // from the pool and the next query reconnects; without a listener the 'error' event would
+  // crash the process.
+  pool.on('error', () => undefined);
+  return { pool, owned: true };
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;

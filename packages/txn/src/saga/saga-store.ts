@@ -182,6 +182,11 @@ export class SagaStore {
     return res.rowCount === 1;
   }
 
+  /**
+   * Not flushed before returning (`synchronous_commit = off`): if a crash loses it, the step
+   * still shows as not done and runs again on resume, which at-least-once allows. Any later
+   * durable write (succeeded, failed) flushes it too, since the WAL is written in order.
+   */
   async stepStarted(id: string, owner: string, idx: number, compensation: boolean): Promise<void> {
     await this.updateStep(
       id,
@@ -191,6 +196,7 @@ export class SagaStore {
         ? `status = 'compensating', compensation_attempts = compensation_attempts + 1`
         : `status = 'running', attempts = attempts + 1`,
       [],
+      false,
     );
   }
 
@@ -248,14 +254,30 @@ export class SagaStore {
     idx: number,
     set: string,
     params: readonly unknown[],
+    durable = true,
   ): Promise<void> {
-    const res = await this.pool.query(
-      `WITH fence AS (SELECT 1 FROM ${this.sagas} WHERE id = $1 AND owner = $2 FOR SHARE)
+    const sql = `WITH fence AS (SELECT 1 FROM ${this.sagas} WHERE id = $1 AND owner = $2 FOR SHARE)
        UPDATE ${this.steps} SET ${set}, updated_at = now()
-       WHERE saga_id = $1 AND idx = $3 AND EXISTS (SELECT 1 FROM fence)`,
-      [id, owner, idx, ...params],
-    );
-    if (res.rowCount !== 1) throw new SagaBusyError(id);
+       WHERE saga_id = $1 AND idx = $3 AND EXISTS (SELECT 1 FROM fence)`;
+    const values = [id, owner, idx, ...params];
+    let rowCount: number | null;
+    if (durable) {
+      rowCount = (await this.pool.query(sql, values)).rowCount;
+    } else {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SET LOCAL synchronous_commit = off');
+        rowCount = (await client.query(sql, values)).rowCount;
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+    if (rowCount !== 1) throw new SagaBusyError(id);
   }
 }
 
