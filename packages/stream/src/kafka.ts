@@ -207,7 +207,8 @@ class KafkaStream<T> implements StreamAdapter<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.children].map((c) => c.close()));
+    // A child that fails to close (broker gone) must not keep the connections open.
+    await Promise.allSettled([...this.children].map((c) => c.close()));
   }
 }
 

@@ -265,7 +265,8 @@ class NatsStream<T> implements StreamAdapter<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.children].map((c) => c.close()));
+    // A child that fails to close (broker gone) must not keep the connections open.
+    await Promise.allSettled([...this.children].map((c) => c.close()));
     if (this.session && this.given === undefined) {
       const { nc } = await this.session.catch(() => ({ nc: undefined }));
       await nc?.drain().catch(() => nc.close());

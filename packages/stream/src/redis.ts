@@ -212,7 +212,8 @@ class RedisStream<T> implements StreamAdapter<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.children].map((c) => c.close()));
+    // A child that fails to close (broker gone) must not keep the connections open.
+    await Promise.allSettled([...this.children].map((c) => c.close()));
     if (this.ownsClient) await quietly(this.redis);
   }
 }

@@ -3,7 +3,7 @@ import { serviceUrl } from '@linkforge/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, messages, streamContract } from './contract.js';
-import { createRedisStream, type RedisStreamOptions } from '../src/index.js';
+import { createRedisStream, StreamBrokerError, type RedisStreamOptions } from '../src/index.js';
 
 const url = serviceUrl('REDIS_URL');
 const prefix = `lf-test:stream:${randomUUID().slice(0, 8)}:`;
@@ -134,5 +134,17 @@ describe.skipIf(!url)('Redis Streams adapter', () => {
 
     expect(await client.ping()).toBe('PONG');
     await client.quit();
+  });
+
+  it('reports a broker-side failure as StreamBrokerError with the Redis reply as cause', async () => {
+    const stream = fresh();
+    const consumer = await stream.createConsumer({ group: 'g', waitMs: 100 });
+    await admin.del(prefix + stream.stream); // the group goes with the key
+
+    const error = await consumer.fetch().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StreamBrokerError);
+    expect((error as Error).message).toMatch(/NOGROUP/);
+    await stream.close();
   });
 });
