@@ -2,6 +2,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { analyticsApi } from './analytics/api.js';
+import { composeSinks } from './analytics/click-sinks.js';
+import { startAnalytics, type AnalyticsRuntime } from './analytics/setup.js';
 import { ApiKeyService, defaultWorkspaceId } from './auth/api-keys.js';
 import { makeGuards, makeRateLimitGuard } from './auth/guards.js';
 import { keyRoutes } from './auth/routes.js';
@@ -31,6 +34,7 @@ export interface BuiltApp {
   readonly links: LinkService;
   readonly keys: ApiKeyService;
   readonly clicks: ClickBuffer;
+  readonly analytics: AnalyticsRuntime;
 }
 
 /**
@@ -79,6 +83,12 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
     onFlush: (_links, n) => metrics.clicksFlushed.inc(n),
   });
   clicks.start();
+  const analytics = await startAnalytics({
+    config,
+    db: runtime.db,
+    log: app.log,
+    registry: metrics.registry,
+  });
   const resolver = new LinkResolver(runtime.db, runtime.cache, runtime.clickCap, {
     cacheHit: () => metrics.cacheLookups.inc({ result: 'hit' }),
     cacheMiss: () => metrics.cacheLookups.inc({ result: 'miss' }),
@@ -86,6 +96,7 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
 
   app.addHook('onClose', async () => {
     try {
+      await analytics.close().catch((err: unknown) => app.log.error({ err }, 'analytics close'));
       await clicks.close();
     } finally {
       await runtime.close();
@@ -140,7 +151,12 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   });
   await app.register(keyRoutes, { keys, requireAdmin: guards.requireAdmin });
   await app.register(healthRoutes, { runtime, metrics });
-  await app.register(redirectRoutes, { resolver, clicks, metrics });
+  await app.register(redirectRoutes, {
+    resolver,
+    clicks: composeSinks(clicks, analytics.sink),
+    metrics,
+  });
+  await app.register(analyticsApi, { config, db: runtime.db, analytics, links, guards });
   await app.register(sessionRoutes, {
     sessions,
     ttlSeconds: config.sessionTtlSeconds,
@@ -161,5 +177,5 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
       }),
   );
 
-  return { app, runtime, links, keys, clicks };
+  return { app, runtime, links, keys, clicks, analytics };
 }

@@ -12,6 +12,8 @@ const USAGE = `Usage: linkforge <command> [options]
 Commands:
   serve                      start the HTTP service (default)
   migrate                    apply database migrations and exit
+  worker [--consumers N] [--batch-size N]
+                             consume click events into analytics (server mode)
   shorten <url> [--alias A] [--expires-at ISO]
                              create a short link in the default workspace
   keys create [--name N] [--role admin|member]
@@ -32,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'migrate':
       return runMigrate(config);
+    case 'worker': {
+      const { runWorker } = await import('./analytics/worker-command.js');
+      return runWorker(config, rest);
+    }
     case 'shorten':
       return runShorten(config, rest);
     case 'keys':

@@ -35,6 +35,35 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Behind a proxy/load balancer: trust `X-Forwarded-For` for client IPs. */
   readonly trustProxy: boolean;
+  /** Durable stream that carries click events to the analytics workers. */
+  readonly stream: {
+    /** `redis` (default with REDIS_URL), `nats`, `kafka`, or `memory` (in-process, embedded default). */
+    readonly adapter: 'redis' | 'nats' | 'kafka' | 'memory';
+    readonly natsUrl: string | undefined;
+    readonly kafkaBrokers: readonly string[] | undefined;
+    /** Stream (topic) name of click events. */
+    readonly name: string;
+    /** An event delivered to a worker that died unacknowledged is redelivered after this long. */
+    readonly redeliverMs: number;
+  };
+  readonly analytics: {
+    /** `serve` runs a click worker in-process (always so with the in-process stream). */
+    readonly inProcessWorker: boolean;
+    /** Events one worker consumer takes per batch. */
+    readonly workerBatchSize: number;
+    /** Consumers per `linkforge worker` process (each one a member of the consumer group). */
+    readonly workerConsumers: number;
+    /** Click events published per stream write. */
+    readonly publishBatchSize: number;
+    /** Longest a click waits in the publisher before its batch is written. */
+    readonly publishLingerMs: number;
+  };
+  readonly graphql: {
+    /** Deepest selection a GraphQL query may have. */
+    readonly maxDepth: number;
+    /** Highest estimated cost a GraphQL query may have (one per field, times list sizes). */
+    readonly maxCost: number;
+  };
   /** Lifetime of a dashboard sign-in session. */
   readonly sessionTtlSeconds: number;
 }
@@ -126,6 +155,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (codeSecret !== undefined && codeSecret.length < 16) {
     throw new ConfigError('CODE_SECRET', 'must be at least 16 characters long');
   }
+  const stream = streamConfig(env);
+  // The in-process stream lives in the serving process: only a worker there can consume it.
+  const inProcessWorker = bool(env, 'ANALYTICS_WORKER', stream.adapter === 'memory');
+  if (stream.adapter === 'memory' && !inProcessWorker) {
+    throw new ConfigError('ANALYTICS_WORKER', 'cannot be off with STREAM_ADAPTER=memory');
+  }
   const config: Config = {
     port,
     host,
@@ -152,6 +187,18 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    stream,
+    analytics: Object.freeze({
+      inProcessWorker,
+      workerBatchSize: int(env, 'WORKER_BATCH_SIZE', 1000, 1, 10_000),
+      workerConsumers: int(env, 'WORKER_CONSUMERS', 1, 1, 64),
+      publishBatchSize: int(env, 'CLICK_PUBLISH_BATCH', 500, 1, 10_000),
+      publishLingerMs: int(env, 'CLICK_PUBLISH_LINGER_MS', 20, 0, 10_000),
+    }),
+    graphql: Object.freeze({
+      maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 8, 2, 50),
+      maxCost: int(env, 'GRAPHQL_MAX_COST', 10_000, 10, 10_000_000),
+    }),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -159,4 +206,41 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${levels.join(', ')}`);
   }
   return Object.freeze(config);
+}
+
+function streamConfig(env: Env): Config['stream'] {
+  const redisUrl = str(env, 'REDIS_URL');
+  const raw =
+    str(env, 'STREAM_ADAPTER')?.toLowerCase() ?? (redisUrl !== undefined ? 'redis' : 'memory');
+  if (raw !== 'redis' && raw !== 'nats' && raw !== 'kafka' && raw !== 'memory') {
+    throw new ConfigError('STREAM_ADAPTER', `must be redis, nats, kafka or memory, got "${raw}"`);
+  }
+  if (raw === 'redis' && redisUrl === undefined) {
+    throw new ConfigError('STREAM_ADAPTER', 'redis needs REDIS_URL');
+  }
+  const natsUrl = url(env, 'NATS_URL', ['nats:', 'tls:']);
+  if (raw === 'nats' && natsUrl === undefined) {
+    throw new ConfigError('NATS_URL', 'is required with STREAM_ADAPTER=nats');
+  }
+  const brokers = str(env, 'KAFKA_BROKERS')
+    ?.split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  if (brokers?.some((b) => !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(b))) {
+    throw new ConfigError('KAFKA_BROKERS', 'must be a comma-separated list of host:port');
+  }
+  if (raw === 'kafka' && (brokers === undefined || brokers.length === 0)) {
+    throw new ConfigError('KAFKA_BROKERS', 'is required with STREAM_ADAPTER=kafka');
+  }
+  const name = str(env, 'CLICK_STREAM') ?? 'clicks';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new ConfigError('CLICK_STREAM', 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+  }
+  return Object.freeze({
+    adapter: raw,
+    natsUrl,
+    kafkaBrokers: brokers === undefined ? undefined : Object.freeze(brokers),
+    name,
+    redeliverMs: int(env, 'STREAM_REDELIVER_MS', 30_000, 100, 3_600_000),
+  });
 }

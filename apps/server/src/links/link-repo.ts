@@ -190,17 +190,18 @@ export async function updateLink(
   return rows[0] === undefined ? undefined : fromRow(rows[0]);
 }
 
+/** Marks a live link deleted; returns it as deleted, or `undefined` when there was none. */
 export async function softDeleteLink(
   q: Queryable,
   workspaceId: number,
   code: string,
-): Promise<boolean> {
-  const rows = await q.query(
+): Promise<Link | undefined> {
+  const rows = await q.query<LinkRow>(
     `UPDATE links SET deleted_at = now(), updated_at = now()
-     WHERE code = $1 AND workspace_id = $2 AND deleted_at IS NULL RETURNING id`,
+     WHERE code = $1 AND workspace_id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
     [code, workspaceId],
   );
-  return rows.length > 0;
+  return rows[0] === undefined ? undefined : fromRow(rows[0]);
 }
 
 /** Adds buffered click counts, one statement for the whole batch. */

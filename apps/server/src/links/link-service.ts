@@ -1,4 +1,6 @@
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
+import { linkSnapshot } from '../events/link-events.js';
+import { appendToOutbox, domainEvent } from '../events/outbox.js';
 import type { LinkCache } from '../infra/cache/link-cache.js';
 import type { Database } from '../infra/db/database.js';
 import type { CodeGenerator } from './codes.js';
@@ -116,9 +118,16 @@ export class LinkService {
         const id = ids[i]!;
         return { ...p.row, id, code: p.alias ?? this.deps.codes.encode(id) };
       });
-      const inserted = new Map(
-        (await repo.insertLinks(this.deps.db, rows)).map((l) => [l.code, l]),
-      );
+      // The links and their link.created events commit together (transactional outbox).
+      const created = await this.deps.db.transaction(async (tx) => {
+        const links = await repo.insertLinks(tx, rows);
+        await appendToOutbox(
+          tx,
+          links.map((link) => domainEvent('link.created', { link: linkSnapshot(link) })),
+        );
+        return links;
+      });
+      const inserted = new Map(created.map((l) => [l.code, l]));
       // A newly used code may have been cached as unknown by a redirect that came first.
       await this.deps.cache.invalidate([...inserted.keys()]);
       const retry: Pending[] = [];
@@ -167,14 +176,28 @@ export class LinkService {
       }
       patch.maxClicks = m;
     }
-    const link = await repo.updateLink(this.deps.db, workspaceId, code, patch);
+    const link = await this.deps.db.transaction(async (tx) => {
+      const updated = await repo.updateLink(tx, workspaceId, code, patch);
+      if (updated !== undefined) {
+        const changed = Object.keys(patch);
+        await appendToOutbox(tx, [
+          domainEvent('link.updated', { link: linkSnapshot(updated), changed }),
+        ]);
+      }
+      return updated;
+    });
     if (link === undefined) throw new AppError('not_found', `No link "${code}" in this workspace.`);
     await this.deps.cache.invalidate([code]);
     return link;
   }
 
   async delete(workspaceId: number, code: string): Promise<void> {
-    const deleted = await repo.softDeleteLink(this.deps.db, workspaceId, code);
+    const deleted = await this.deps.db.transaction(async (tx) => {
+      const link = await repo.softDeleteLink(tx, workspaceId, code);
+      if (link !== undefined)
+        await appendToOutbox(tx, [domainEvent('link.deleted', { link: linkSnapshot(link) })]);
+      return link !== undefined;
+    });
     if (!deleted) throw new AppError('not_found', `No link "${code}" in this workspace.`);
     await this.deps.cache.invalidate([code]);
   }

@@ -1,0 +1,341 @@
+import { randomBytes } from 'node:crypto';
+import type { Database, Queryable } from '../infra/db/database.js';
+import type { EnrichedClick } from './enrich.js';
+
+/** Data access of the write side of analytics: raw click partitions, salts, rollups. */
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+// Arbitrary constant: serialises partition creation between workers.
+const PARTITION_LOCK = 4_747_012;
+
+/** Days of visitor salts and per-day visitor sets kept; older ones are deleted. */
+export const SALT_RETENTION_DAYS = 3;
+
+export const DIMENSIONS = ['referrer', 'country', 'device', 'browser', 'os'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export function utcDay(ms: number): string {
+  return new Date(ms - (ms % DAY_MS)).toISOString().slice(0, 10);
+}
+
+function monthStart(ms: number): Date {
+  const d = new Date(ms);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+}
+
+function partitionName(start: Date): string {
+  return `clicks_p${start.getUTCFullYear()}${String(start.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/**
+ * Makes sure the monthly partitions of `clicks` that hold the given instants exist. Creation
+ * is serialised by an advisory lock so that workers starting together do not race.
+ */
+export async function ensurePartitions(
+  db: Database,
+  instants: Iterable<number>,
+): Promise<string[]> {
+  const months = new Map<string, Date>();
+  for (const ms of instants) {
+    const start = monthStart(ms);
+    months.set(partitionName(start), start);
+  }
+  if (months.size === 0) return [];
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+    const existing = new Set(
+      (
+        await tx.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'clicks'::regclass`,
+        )
+      ).map((r) => r.relname),
+    );
+    const created: string[] = [];
+    for (const [name, start] of months) {
+      if (existing.has(name)) continue;
+      const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+      // Names and bounds are computed here from dates, never taken from input.
+      await tx.exec(
+        `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF clicks
+           FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+      );
+      created.push(name);
+    }
+    return created;
+  });
+}
+
+/** Names of the existing partitions of `clicks`, oldest first. */
+export async function listPartitions(q: Queryable): Promise<string[]> {
+  const rows = await q.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'clicks'::regclass ORDER BY c.relname`,
+  );
+  return rows.map((r) => r.relname);
+}
+
+/** The visitor salt of each given UTC day, creating the missing ones. */
+export async function saltsFor(
+  q: Queryable,
+  days: readonly string[],
+): Promise<Map<string, Buffer>> {
+  if (days.length > 0) {
+    await q.query(
+      `INSERT INTO analytics_salts (day, salt)
+       SELECT d, s FROM unnest($1::date[], $2::bytea[]) AS t(d, s)
+       ON CONFLICT (day) DO NOTHING`,
+      [days, days.map(() => randomBytes(32))],
+    );
+  }
+  const rows = await q.query<{ day: string; salt: Uint8Array }>(
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, salt FROM analytics_salts WHERE day = ANY($1::date[])`,
+    [days],
+  );
+  return new Map(rows.map((r) => [r.day, Buffer.from(r.salt)]));
+}
+
+/**
+ * Deletes salts and per-day visitor sets older than {@link SALT_RETENTION_DAYS}: afterwards
+ * an old visitor hash can no longer be recomputed from an IP. The visitor counters stay.
+ */
+export async function pruneVisitorState(q: Queryable, now = Date.now()): Promise<void> {
+  const cutoff = utcDay(now - SALT_RETENTION_DAYS * DAY_MS);
+  await q.query(`DELETE FROM analytics_salts WHERE day < $1::date`, [cutoff]);
+  await q.query(`DELETE FROM link_day_visitors WHERE day < $1::date`, [cutoff]);
+  await q.query(`DELETE FROM workspace_day_visitors WHERE day < $1::date`, [cutoff]);
+}
+
+/** Workspace of each link id (links never move between workspaces). */
+export async function workspacesOf(
+  q: Queryable,
+  linkIds: readonly number[],
+): Promise<Map<number, number>> {
+  if (linkIds.length === 0) return new Map();
+  const rows = await q.query<{ id: number; workspace_id: number }>(
+    `SELECT id, workspace_id FROM links WHERE id = ANY($1::bigint[])`,
+    [linkIds],
+  );
+  return new Map(rows.map((r) => [r.id, r.workspace_id]));
+}
+
+export type StoredClick = EnrichedClick & { readonly workspaceId: number };
+
+function cmp(a: string | number | bigint, b: string | number | bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Writes a batch of clicks and rolls them up, on the caller's transaction. Idempotent by
+ * event id: raw clicks are inserted `ON CONFLICT DO NOTHING` and only the rows actually
+ * inserted are added to the counters, so a redelivered batch changes nothing. Every upsert
+ * runs in key order, so concurrent workers lock rows in one global order (no deadlock).
+ * Returns how many clicks were new.
+ */
+export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]): Promise<number> {
+  const byId = new Map<string, StoredClick>();
+  for (const c of batch) if (!byId.has(c.eventId)) byId.set(c.eventId, c);
+  if (byId.size === 0) return 0;
+  const rows = [...byId.values()];
+  const inserted = await tx.query<{ event_id: string }>(
+    `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor, referrer,
+                         referrer_host, country, device, browser, os, is_bot)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+                          $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[],
+                          $11::text[], $12::text[], $13::bool[])
+     ON CONFLICT (clicked_at, event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      rows.map((c) => new Date(c.clickedAt).toISOString()),
+      rows.map((c) => c.eventId),
+      rows.map((c) => c.linkId),
+      rows.map((c) => c.workspaceId),
+      rows.map((c) => c.code),
+      rows.map((c) => c.visitor),
+      rows.map((c) => c.referrer),
+      rows.map((c) => c.referrerHost),
+      rows.map((c) => c.country),
+      rows.map((c) => c.device),
+      rows.map((c) => c.browser),
+      rows.map((c) => c.os),
+      rows.map((c) => c.isBot),
+    ],
+  );
+  if (inserted.length === 0) return 0;
+  const fresh = inserted.map((r) => byId.get(r.event_id)!);
+
+  // Distinct visitors: a hash newly added to a day's set counts one visitor.
+  const linkVisitors = new Map<string, StoredClick>();
+  const wsVisitors = new Map<string, StoredClick>();
+  for (const c of fresh) {
+    const day = utcDay(c.clickedAt);
+    linkVisitors.set(`${c.linkId}|${day}|${c.visitor}`, c);
+    wsVisitors.set(`${c.workspaceId}|${day}|${c.visitor}`, c);
+  }
+  const lv = [...linkVisitors.values()].sort(
+    (a, b) =>
+      a.linkId - b.linkId ||
+      cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
+      cmp(BigInt(a.visitor), BigInt(b.visitor)),
+  );
+  const newLinkVisitors = await tx.query<{ link_id: number; day: string; visitor: string }>(
+    `INSERT INTO link_day_visitors (link_id, day, visitor)
+     SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
+     ON CONFLICT DO NOTHING
+     RETURNING link_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
+    [lv.map((c) => c.linkId), lv.map((c) => utcDay(c.clickedAt)), lv.map((c) => c.visitor)],
+  );
+  const wv = [...wsVisitors.values()].sort(
+    (a, b) =>
+      a.workspaceId - b.workspaceId ||
+      cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
+      cmp(BigInt(a.visitor), BigInt(b.visitor)),
+  );
+  const newWsVisitors = await tx.query<{ workspace_id: number; day: string; visitor: string }>(
+    `INSERT INTO workspace_day_visitors (workspace_id, day, visitor)
+     SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
+     ON CONFLICT DO NOTHING
+     RETURNING workspace_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
+    [wv.map((c) => c.workspaceId), wv.map((c) => utcDay(c.clickedAt)), wv.map((c) => c.visitor)],
+  );
+
+  // Counters, aggregated here so that each key appears once per statement.
+  const hourly = new Map<
+    string,
+    { link: number; hour: number; bot: boolean; ws: number; n: number }
+  >();
+  const daily = new Map<
+    string,
+    { link: number; day: string; bot: boolean; ws: number; n: number; visitors: number }
+  >();
+  const dims = new Map<
+    string,
+    {
+      link: number;
+      day: string;
+      dim: Dimension;
+      value: string;
+      bot: boolean;
+      ws: number;
+      n: number;
+    }
+  >();
+  for (const c of fresh) {
+    const hour = c.clickedAt - (c.clickedAt % HOUR_MS);
+    const day = utcDay(c.clickedAt);
+    const hk = `${c.linkId}|${hour}|${c.isBot}`;
+    const h = hourly.get(hk);
+    if (h) h.n++;
+    else hourly.set(hk, { link: c.linkId, hour, bot: c.isBot, ws: c.workspaceId, n: 1 });
+    const dk = `${c.linkId}|${day}|${c.isBot}`;
+    const d = daily.get(dk);
+    if (d) d.n++;
+    else daily.set(dk, { link: c.linkId, day, bot: c.isBot, ws: c.workspaceId, n: 1, visitors: 0 });
+    const values: Record<Dimension, string> = {
+      referrer: c.referrerHost,
+      country: c.country,
+      device: c.device,
+      browser: c.browser,
+      os: c.os,
+    };
+    for (const dim of DIMENSIONS) {
+      const key = `${c.linkId}|${day}|${dim}|${values[dim]}|${c.isBot}`;
+      const e = dims.get(key);
+      if (e) e.n++;
+      else
+        dims.set(key, {
+          link: c.linkId,
+          day,
+          dim,
+          value: values[dim],
+          bot: c.isBot,
+          ws: c.workspaceId,
+          n: 1,
+        });
+    }
+  }
+  for (const v of newLinkVisitors) {
+    const c = linkVisitors.get(`${v.link_id}|${v.day}|${v.visitor}`)!;
+    daily.get(`${v.link_id}|${v.day}|${c.isBot}`)!.visitors++;
+  }
+  const wsDaily = new Map<string, { ws: number; day: string; bot: boolean; n: number }>();
+  for (const v of newWsVisitors) {
+    const c = wsVisitors.get(`${v.workspace_id}|${v.day}|${v.visitor}`)!;
+    const k = `${v.workspace_id}|${v.day}|${c.isBot}`;
+    const e = wsDaily.get(k);
+    if (e) e.n++;
+    else wsDaily.set(k, { ws: v.workspace_id, day: v.day, bot: c.isBot, n: 1 });
+  }
+
+  const h = [...hourly.values()].sort(
+    (a, b) => a.link - b.link || a.hour - b.hour || Number(a.bot) - Number(b.bot),
+  );
+  await tx.query(
+    `INSERT INTO click_hourly (link_id, hour, is_bot, workspace_id, clicks)
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bool[], $4::bigint[], $5::bigint[])
+     ON CONFLICT (link_id, hour, is_bot) DO UPDATE SET clicks = click_hourly.clicks + EXCLUDED.clicks`,
+    [
+      h.map((r) => r.link),
+      h.map((r) => new Date(r.hour).toISOString()),
+      h.map((r) => r.bot),
+      h.map((r) => r.ws),
+      h.map((r) => r.n),
+    ],
+  );
+  const d = [...daily.values()].sort(
+    (a, b) => a.link - b.link || cmp(a.day, b.day) || Number(a.bot) - Number(b.bot),
+  );
+  await tx.query(
+    `INSERT INTO click_daily (link_id, day, is_bot, workspace_id, clicks, visitors)
+     SELECT * FROM unnest($1::bigint[], $2::date[], $3::bool[], $4::bigint[], $5::bigint[], $6::bigint[])
+     ON CONFLICT (link_id, day, is_bot) DO UPDATE
+       SET clicks = click_daily.clicks + EXCLUDED.clicks,
+           visitors = click_daily.visitors + EXCLUDED.visitors`,
+    [
+      d.map((r) => r.link),
+      d.map((r) => r.day),
+      d.map((r) => r.bot),
+      d.map((r) => r.ws),
+      d.map((r) => r.n),
+      d.map((r) => r.visitors),
+    ],
+  );
+  const m = [...dims.values()].sort(
+    (a, b) =>
+      a.link - b.link ||
+      cmp(a.day, b.day) ||
+      cmp(a.dim, b.dim) ||
+      cmp(a.value, b.value) ||
+      Number(a.bot) - Number(b.bot),
+  );
+  await tx.query(
+    `INSERT INTO click_dims (link_id, day, dim, value, is_bot, workspace_id, clicks)
+     SELECT * FROM unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::bool[],
+                          $6::bigint[], $7::bigint[])
+     ON CONFLICT (link_id, day, dim, value, is_bot) DO UPDATE
+       SET clicks = click_dims.clicks + EXCLUDED.clicks`,
+    [
+      m.map((r) => r.link),
+      m.map((r) => r.day),
+      m.map((r) => r.dim),
+      m.map((r) => r.value),
+      m.map((r) => r.bot),
+      m.map((r) => r.ws),
+      m.map((r) => r.n),
+    ],
+  );
+  if (wsDaily.size > 0) {
+    const w = [...wsDaily.values()].sort(
+      (a, b) => a.ws - b.ws || cmp(a.day, b.day) || Number(a.bot) - Number(b.bot),
+    );
+    await tx.query(
+      `INSERT INTO workspace_daily (workspace_id, day, is_bot, visitors)
+       SELECT * FROM unnest($1::bigint[], $2::date[], $3::bool[], $4::bigint[])
+       ON CONFLICT (workspace_id, day, is_bot) DO UPDATE
+         SET visitors = workspace_daily.visitors + EXCLUDED.visitors`,
+      [w.map((r) => r.ws), w.map((r) => r.day), w.map((r) => r.bot), w.map((r) => r.n)],
+    );
+  }
+  return fresh.length;
+}

@@ -1,0 +1,114 @@
+import type { Database } from '../infra/db/database.js';
+import type { EventBus } from './event-bus.js';
+import { claimPending, markDispatched, markFailed, pruneDispatched } from './outbox.js';
+
+export interface OutboxRelayOptions {
+  /** Pause between polls when the outbox was empty. Default 200 ms. */
+  readonly pollMs?: number;
+  /** Events claimed per round. Default 100. */
+  readonly batchSize?: number;
+  /** How long a claim holds before another relay may take the event. Default 30,000 ms. */
+  readonly leaseMs?: number;
+  /** Attempts before an event is set aside as dispatched with its last error. Default 10. */
+  readonly maxAttempts?: number;
+  /** Dispatched events are deleted after this long. Default 1 day. */
+  readonly retainMs?: number;
+  readonly onError?: (err: unknown) => void;
+  /** Called for an event that failed `maxAttempts` times and is set aside. */
+  readonly onGiveUp?: (eventId: string, err: unknown) => void;
+}
+
+/**
+ * Moves committed events from the outbox to the in-process bus: claim a batch (several
+ * relays share the work), publish each event, mark it dispatched. Delivery is at-least-once:
+ * a relay that dies after publishing and before marking leaves the claim to lapse, and the
+ * event is published again. A handler that fails makes the event retry with backoff.
+ *
+ * @example
+ * const relay = new OutboxRelay(db, bus, { pollMs: 100 });
+ * relay.start();
+ * // …
+ * await relay.close();
+ */
+export class OutboxRelay {
+  readonly #o: Required<Omit<OutboxRelayOptions, 'onError' | 'onGiveUp'>>;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #closed = false;
+  #lastPrune = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: EventBus,
+    private readonly options: OutboxRelayOptions = {},
+  ) {
+    this.#o = {
+      pollMs: options.pollMs ?? 200,
+      batchSize: options.batchSize ?? 100,
+      leaseMs: options.leaseMs ?? 30_000,
+      maxAttempts: options.maxAttempts ?? 10,
+      retainMs: options.retainMs ?? 86_400_000,
+    };
+  }
+
+  start(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    const tick = () => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      this.#running = this.drain()
+        .then((n) => n)
+        .catch((err: unknown) => {
+          this.options.onError?.(err);
+          return 0;
+        })
+        .then((n) => {
+          this.#running = undefined;
+          if (!this.#closed) {
+            this.#timer = setTimeout(tick, n > 0 ? 0 : this.#o.pollMs);
+            this.#timer.unref();
+          }
+        });
+    };
+    this.#timer = setTimeout(tick, 0);
+    this.#timer.unref();
+  }
+
+  /** Relays one batch; returns how many events it handled. */
+  async drain(): Promise<number> {
+    const rows = await claimPending(this.db, this.#o.batchSize, this.#o.leaseMs);
+    const done: number[] = [];
+    for (const row of rows) {
+      try {
+        await this.bus.publish(row.event);
+        done.push(row.id);
+      } catch (err) {
+        const giveUp = row.attempts >= this.#o.maxAttempts;
+        const backoff = Math.min(60_000, 100 * 2 ** Math.min(row.attempts, 10));
+        await markFailed(this.db, row.id, errorText(err), backoff, giveUp);
+        if (giveUp) this.options.onGiveUp?.(row.event.id, err);
+        else this.options.onError?.(err);
+      }
+    }
+    await markDispatched(this.db, done);
+    if (Date.now() - this.#lastPrune > 60_000) {
+      this.#lastPrune = Date.now();
+      await pruneDispatched(this.db, this.#o.retainMs);
+    }
+    return rows.length;
+  }
+
+  /** Stops polling and waits for the round under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError)
+    return err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  return err instanceof Error ? err.message : String(err);
+}

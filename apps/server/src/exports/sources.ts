@@ -1,0 +1,189 @@
+import type { ExportSource, KeyedRow, Change } from './consistent-export.js';
+
+/** One link as exported. */
+export interface LinkExportRow {
+  code: string;
+  url: string;
+  alias: boolean;
+  title: string | null;
+  tags: string[];
+  redirectType: number;
+  expiresAt: string | null;
+  maxClicks: number | null;
+  clicks: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+export const LINK_COLUMNS: readonly (keyof LinkExportRow)[] = [
+  'code',
+  'url',
+  'alias',
+  'title',
+  'tags',
+  'redirectType',
+  'expiresAt',
+  'maxClicks',
+  'clicks',
+  'createdAt',
+  'updatedAt',
+  'deletedAt',
+];
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+/** Every link of a workspace, deleted ones included (their deletion is a change). */
+export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
+  return {
+    async page(q, after, horizon, snapshot, limit) {
+      const rows = await q.query<{
+        txid: string;
+        id: string;
+        change: Change;
+        code: string;
+        url: string;
+        is_alias: boolean;
+        title: string | null;
+        tags: string[];
+        redirect_type: number;
+        expires_at: Date | null;
+        max_clicks: number | null;
+        clicks: number;
+        created_at: Date;
+        updated_at: Date;
+        deleted_at: Date | null;
+      }>(
+        `SELECT txid::text AS txid, id::text AS id,
+                CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing'
+                     WHEN pg_visible_in_snapshot(created_txid, $4::pg_snapshot) THEN 'updated'
+                     ELSE 'created' END AS change,
+                code, url, is_alias, title, tags, redirect_type, expires_at, max_clicks, clicks,
+                created_at, updated_at, deleted_at
+           FROM links
+          WHERE workspace_id = $1 AND txid < $2::xid8
+            AND ($5::xid8 IS NULL OR (txid, id) > ($5::xid8, $6::bigint))
+          ORDER BY txid, id
+          LIMIT $3`,
+        [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
+      );
+      return rows.map((r): KeyedRow<LinkExportRow> => ({
+        txid: r.txid,
+        key: r.id,
+        change: r.change,
+        data: {
+          code: r.code,
+          url: r.url,
+          alias: r.is_alias,
+          title: r.title,
+          tags: r.tags,
+          redirectType: r.redirect_type,
+          expiresAt: iso(r.expires_at),
+          maxClicks: r.max_clicks,
+          clicks: r.clicks,
+          createdAt: iso(r.created_at)!,
+          updatedAt: iso(r.updated_at)!,
+          deletedAt: iso(r.deleted_at),
+        },
+      }));
+    },
+  };
+}
+
+/** One click as exported (the visitor hash and IP are never exported). */
+export interface ClickExportRow {
+  eventId: string;
+  clickedAt: string;
+  code: string;
+  referrer: string | null;
+  referrerHost: string;
+  country: string;
+  device: string;
+  browser: string;
+  os: string;
+  bot: boolean;
+}
+
+export const CLICK_COLUMNS: readonly (keyof ClickExportRow)[] = [
+  'eventId',
+  'clickedAt',
+  'code',
+  'referrer',
+  'referrerHost',
+  'country',
+  'device',
+  'browser',
+  'os',
+  'bot',
+];
+
+export interface ClickFilter {
+  readonly workspaceId: number;
+  readonly linkId?: number | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+}
+
+/** Raw clicks of a workspace (optionally one link, a time range). Clicks are insert-only. */
+export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
+  return {
+    async page(q, after, horizon, snapshot, limit) {
+      const rows = await q.query<{
+        txid: string;
+        seq: string;
+        existing: boolean;
+        event_id: string;
+        clicked_at: Date;
+        code: string;
+        referrer: string | null;
+        referrer_host: string;
+        country: string;
+        device: string;
+        browser: string;
+        os: string;
+        is_bot: boolean;
+      }>(
+        `SELECT txid::text AS txid, seq::text AS seq,
+                pg_visible_in_snapshot(txid, $4::pg_snapshot) AS existing,
+                event_id, clicked_at, code, referrer, referrer_host, country, device, browser, os,
+                is_bot
+           FROM clicks
+          WHERE workspace_id = $1 AND txid < $2::xid8
+            AND ($5::xid8 IS NULL OR (txid, seq) > ($5::xid8, $6::bigint))
+            AND ($7::bigint IS NULL OR link_id = $7)
+            AND ($8::timestamptz IS NULL OR clicked_at >= $8)
+            AND ($9::timestamptz IS NULL OR clicked_at < $9)
+          ORDER BY txid, seq
+          LIMIT $3`,
+        [
+          f.workspaceId,
+          horizon,
+          limit,
+          snapshot,
+          after?.txid ?? null,
+          after?.key ?? null,
+          f.linkId ?? null,
+          f.from?.toISOString() ?? null,
+          f.to?.toISOString() ?? null,
+        ],
+      );
+      return rows.map((r): KeyedRow<ClickExportRow> => ({
+        txid: r.txid,
+        key: r.seq,
+        change: r.existing ? 'existing' : 'created',
+        data: {
+          eventId: r.event_id,
+          clickedAt: r.clicked_at.toISOString(),
+          code: r.code,
+          referrer: r.referrer,
+          referrerHost: r.referrer_host,
+          country: r.country,
+          device: r.device,
+          browser: r.browser,
+          os: r.os,
+          bot: r.is_bot,
+        },
+      }));
+    },
+  };
+}
