@@ -12,6 +12,8 @@ export type FetchPreviewOptions = SafeFetchOptions & ExtractOptions;
 /**
  * Fetches a page with {@link safeFetch}, decodes it with {@link decodeHtml} and extracts
  * its preview with {@link extractMetadata}. Refusals and failures throw `PreviewError`.
+ * Unlike `safeFetch`, a page longer than `maxBytes` is read only up to the cap and still
+ * previewed (`truncate` defaults to true here): the metadata lives in the `<head>`.
  *
  * @example
  * const preview = await fetchPreview('https://example.com/post/1');
@@ -21,7 +23,7 @@ export async function fetchPreview(
   url: string,
   options: FetchPreviewOptions = {},
 ): Promise<LinkPreview> {
-  const page = await safeFetch(url, options);
+  const page = await safeFetch(url, { truncate: true, ...options });
   const html = decodeHtml(page.body, page.contentType);
   return { url: page.url, ...extractMetadata(html, page.url, options) };
 }

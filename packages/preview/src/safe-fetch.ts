@@ -19,8 +19,14 @@ export type Resolver = (hostname: string) => Promise<readonly ResolvedAddress[]>
 export interface SafeFetchOptions {
   /** Whole-fetch deadline in ms: DNS, connects, redirects and body together. Default 5000. */
   readonly timeoutMs?: number;
-  /** Largest body accepted, after decompression. Default 2 MiB. */
+  /** Largest body read, after decompression. Default 2 MiB. */
   readonly maxBytes?: number;
+  /**
+   * What a longer body does: `false` (default) fails with `TOO_LARGE`; `true` keeps the
+   * first `maxBytes` and stops reading (`truncated` in the result) — enough for a page's
+   * `<head>`. Either way no more than `maxBytes` is ever held.
+   */
+  readonly truncate?: boolean;
   /** Redirects followed before giving up. Default 3. */
   readonly maxRedirects?: number;
   /** User-Agent sent. */
@@ -46,6 +52,8 @@ export interface SafeFetchResult {
   /** The Content-Type header as sent. */
   readonly contentType: string;
   readonly body: Buffer;
+  /** True when the body was cut at `maxBytes` (only with `truncate`). */
+  readonly truncated: boolean;
   /** Every URL redirected through, in order (not counting the final one). */
   readonly redirects: readonly string[];
 }
@@ -124,12 +132,17 @@ export async function safeFetch(
         throw new PreviewError('NOT_HTML', `content type ${mediaType || 'missing'} is not HTML`);
       }
       const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBytes) {
+      if (options.truncate !== true && Number.isFinite(declared) && declared > maxBytes) {
         response.destroy();
         throw new PreviewError('TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`);
       }
-      const body = await readCapped(decoded(response), maxBytes, response);
-      return { url: url.href, status, contentType, body, redirects };
+      const { body, truncated } = await readCapped(
+        decoded(response),
+        maxBytes,
+        response,
+        options.truncate === true,
+      );
+      return { url: url.href, status, contentType, body, truncated, redirects };
     }
   } catch (error) {
     throw normalize(error, controller.signal);
@@ -270,27 +283,33 @@ function decoded(response: http.IncomingMessage): Readable {
   return response.pipe(decoder);
 }
 
-/** Reads at most `maxBytes`; one byte more stops the transfer and fails. */
+/** Reads at most `maxBytes`; one byte more stops the transfer and fails or truncates. */
 async function readCapped(
   stream: Readable,
   maxBytes: number,
   response: http.IncomingMessage,
-): Promise<Buffer> {
+  truncate: boolean,
+): Promise<{ body: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let total = 0;
+  let truncated = false;
   try {
     for await (const chunk of stream) {
       const bytes = chunk as Buffer;
-      total += bytes.length;
-      if (total > maxBytes) {
-        throw new PreviewError('TOO_LARGE', `body exceeds ${maxBytes} bytes`);
+      if (total + bytes.length > maxBytes) {
+        if (!truncate) throw new PreviewError('TOO_LARGE', `body exceeds ${maxBytes} bytes`);
+        chunks.push(bytes.subarray(0, maxBytes - total));
+        total = maxBytes;
+        truncated = true;
+        break;
       }
+      total += bytes.length;
       chunks.push(bytes);
     }
   } finally {
     response.destroy();
   }
-  return Buffer.concat(chunks);
+  return { body: Buffer.concat(chunks), truncated };
 }
 
 function normalize(error: unknown, signal: AbortSignal): PreviewError {

@@ -148,4 +148,14 @@ describe('fetchPreview', () => {
       image: `${server.origin}/img/cover.png`,
     });
   });
+
+  it('previews a page longer than the cap from its first 2 MiB', async () => {
+    const head = '<head><meta property="og:title" content="Big page"></head><body>';
+    server.route('/big', html(head + 'x'.repeat(3 * 1024 * 1024) + '</body>'));
+    const preview = await fetchPreview(`${server.origin}/big`, {
+      unsafeAllowPorts: [server.port],
+      unsafeAllowAddresses: ['127.0.0.1'],
+    });
+    expect(preview.title).toBe('Big page');
+  });
 });

@@ -84,6 +84,30 @@ describe('safeFetch limits', () => {
     expect(written).toBeLessThan(20 * 1024 * 1024);
   });
 
+  it('with truncate, keeps exactly the first maxBytes of a longer body and stops reading', async () => {
+    let written = 0;
+    server.route('/long', (_req, res) => {
+      res.writeHead(200, {
+        'Content-Type': 'text/html',
+        'Content-Length': String(50 * 1024 * 1024),
+      });
+      const chunk = Buffer.alloc(64 * 1024, 'b');
+      const pump = (): void => {
+        while (written < 50 * 1024 * 1024 && res.write(chunk)) written += chunk.length;
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    const page = await safeFetch(`${server.origin}/long`, {
+      ...allowed,
+      truncate: true,
+      maxBytes: 100_000,
+    });
+    expect(page.truncated).toBe(true);
+    expect(page.body.length).toBe(100_000);
+    expect(written).toBeLessThan(20 * 1024 * 1024);
+  });
+
   it('caps the decompressed size, so a gzip bomb is refused', async () => {
     const bomb = zlib.gzipSync(Buffer.alloc(20 * 1024 * 1024, ' '));
     expect(bomb.length).toBeLessThan(100 * 1024);
