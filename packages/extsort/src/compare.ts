@@ -19,6 +19,8 @@ export class LineComparator {
   private readonly first: KeyField | undefined;
   private readonly invertPrefix: boolean;
   private readonly json: boolean;
+  /** `-n` on the whole line: the hot numeric case gets an inlined parser. */
+  private readonly wholeLineNumeric: boolean;
   /** Out-parameters of `prefix` (avoids allocating per line). */
   pH = 0;
   pL = 0;
@@ -34,6 +36,14 @@ export class LineComparator {
     this.json = cfg.jsonPath !== null;
     this.byteRefinable = this.first === undefined || !this.first.numeric;
     this.invertPrefix = this.first === undefined ? cfg.reverse : this.first.reverse;
+    const f = this.first;
+    this.wholeLineNumeric =
+      f !== undefined &&
+      !this.json &&
+      f.numeric &&
+      f.sword === -1 &&
+      f.eword === -1 &&
+      !f.skipStartBlanks;
   }
 
   /** Three-way comparison of two lines (without their newline). */
@@ -141,6 +151,28 @@ export class LineComparator {
     let ks = s;
     let ke = e;
     const first = this.first;
+    if (this.wholeLineNumeric) {
+      // Plain integers of up to 15 digits (the common case) without the general parser.
+      let p = s;
+      while (p < e && BLANK[buf[p]!] === 1) p++;
+      let neg = false;
+      if (p < e && buf[p] === 45) {
+        neg = true;
+        p++;
+      }
+      const digitsStart = p;
+      let v = 0;
+      while (p < e) {
+        const c = buf[p]! - 48;
+        if (c < 0 || c > 9) break;
+        v = v * 10 + c;
+        p++;
+      }
+      if (p - digitsStart <= 15 && (p === e || buf[p] !== 46)) {
+        this.setNumericPrefix(neg && v !== 0 ? -v : v);
+        return;
+      }
+    }
     if (first !== undefined) {
       this.keyRange(first, true, buf, s, e);
       kb = this.kb;
@@ -150,16 +182,8 @@ export class LineComparator {
     let h: number;
     let l: number;
     if (first !== undefined && first.numeric) {
-      const v = numValue(kb, ks, ke);
-      F64[0] = v;
-      h = U32[1]!;
-      l = U32[0]! >>> 24;
-      if ((h & 0x80000000) !== 0) {
-        h = ~h >>> 0;
-        l = 255 - l;
-      } else {
-        h = (h | 0x80000000) >>> 0;
-      }
+      this.setNumericPrefix(numValue(kb, ks, ke));
+      return;
     } else {
       const p = ks + depth * 5;
       const n = ke - p;
@@ -175,6 +199,26 @@ export class LineComparator {
         if (n > 3) h |= kb[p + 3]!;
         h >>>= 0;
       }
+    }
+    if (this.invertPrefix) {
+      h = ~h >>> 0;
+      l = 255 - l;
+    }
+    this.pH = h;
+    this.pL = l;
+  }
+
+  private setNumericPrefix(v: number): void {
+    // IEEE-754 bits made order-preserving as unsigned: flip all bits of negatives,
+    // set the sign bit of positives (-0 was normalized to 0 by the callers).
+    F64[0] = v;
+    let h = U32[1]!;
+    let l = U32[0]! >>> 24;
+    if ((h & 0x80000000) !== 0) {
+      h = ~h >>> 0;
+      l = 255 - l;
+    } else {
+      h = (h | 0x80000000) >>> 0;
     }
     if (this.invertPrefix) {
       h = ~h >>> 0;

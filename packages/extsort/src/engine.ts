@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { MAX_PIECE_BYTES } from './chunk-sort.js';
+import { MAX_PIECE_BYTES, lineEnd } from './chunk-sort.js';
+import { LineComparator } from './compare.js';
 import { ExtsortError, deserializeError, fsError } from './errors.js';
 import type { NormalizedOptions, SortProgress } from './options.js';
 import type { DirectSink, WorkerInit, WorkerReply, WorkerTask } from './worker.js';
@@ -51,6 +52,7 @@ function workerUrl(): URL {
 
 interface Run {
   order: number;
+  part: number;
   path: string;
   bytes: number;
   lines: number;
@@ -110,7 +112,7 @@ class Pool {
       const data: WorkerInit = { ...init, progress: this.progress, slot: i };
       const w = new Worker(url, {
         workerData: data,
-        resourceLimits: { maxYoungGenerationSizeMb: 8 },
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
       });
       w.on('message', (m: WorkerReply) => this.onMessage(w, m));
       w.on('error', (e) => this.fail(e));
@@ -416,6 +418,15 @@ export async function runSort(
       return guard(new Promise<ArrayBuffer>((r) => bufferWaiters.push(r)));
     };
 
+    // Range partitioning lets every worker take a share of the final merge: runs are
+    // split at splitter lines sampled from the first chunk, each partition is merged
+    // on its own, and partitions fill consecutive byte ranges of the output file.
+    // Not with -u (partition sizes change) nor for stream output (strictly sequential).
+    const partitions =
+      plan.workers > 1 && !opts.cfg.unique && dest.kind === 'file' ? plan.workers : 1;
+    let splitters: Uint8Array[] | null = partitions > 1 ? null : [];
+    const sampler = new LineComparator(opts.cfg);
+
     let chunkSeq = 0;
     let wroteDirect = false;
     let linesSeen = 0;
@@ -432,6 +443,8 @@ export async function runSort(
     ): Promise<void> => {
       const id = chunkSeq++;
       chunkInfo[id] = { source, lines: 0 };
+      if (splitters === null)
+        splitters = isOnly ? [] : sampleSplitters(Buffer.from(buf, 0, len), partitions, sampler);
       const w = await guard(pool!.acquire());
       const task: TaskInput = {
         type: 'sort',
@@ -440,6 +453,7 @@ export async function runSort(
         runBase: join(tempDir!, `run-${String(id).padStart(6, '0')}`),
         compress: opts.compress,
         direct: isOnly ? direct : null,
+        splitters,
       };
       const p = pool!.run(w, task, [buf]).then((reply) => {
         if (reply.type === 'error') {
@@ -459,7 +473,13 @@ export async function runSort(
         bytesSorted += len;
         if (reply.direct) wroteDirect = true;
         reply.runs.forEach((r, piece) => {
-          runs.push({ order: id * 65536 + piece, path: r.path, bytes: r.bytes, lines: r.lines });
+          runs.push({
+            order: id * 65536 + piece,
+            path: r.path,
+            bytes: r.bytes,
+            lines: r.lines,
+            part: r.part,
+          });
           stats.tempBytesWritten += r.bytes;
         });
       });
@@ -537,7 +557,6 @@ export async function runSort(
     // ---- merge -----------------------------------------------------------------
     const tMerge = performance.now();
     runs.sort((a, b) => a.order - b.order);
-    let current = runs.map((r) => ({ path: r.path, bytes: r.bytes }));
     const lendable = [...freeBuffers];
     freeBuffers.length = 0;
     const memPerMerge = (workersMerging: number): number =>
@@ -550,96 +569,135 @@ export async function runSort(
           Math.floor((memPerMerge(workersMerging) * 15) / 16 / MIN_READ) - 1,
         ),
       );
+    // Runs of each key-range partition, in input order.
+    const parts: { path: string; bytes: number }[][] = Array.from({ length: partitions }, () => []);
+    for (const r of runs) parts[r.part]!.push({ path: r.path, bytes: r.bytes });
+    let seq = 0;
+    // Runs `jobs` merges on the pool, each worker with its share of the lent memory.
+    const runMerges = async (
+      jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[],
+    ): Promise<number[]> => {
+      const results: number[] = new Array<number>(jobs.length).fill(0);
+      const lanes = Math.min(plan.workers, jobs.length);
+      const share = Math.floor(lendable.length / lanes);
+      const lendSets: ArrayBuffer[][] = [];
+      for (let i = 0; i < lanes; i++)
+        lendSets.push(lendable.splice(0, i === lanes - 1 ? lendable.length : share));
+      let next = 0;
+      const lane = async (lend: ArrayBuffer[]): Promise<void> => {
+        let mine = lend;
+        try {
+          while (next < jobs.length) {
+            const idx = next++;
+            const job = jobs[idx]!;
+            const w = await guard(pool!.acquire());
+            const reply = await guard(
+              pool!.run(
+                w,
+                {
+                  type: 'merge',
+                  runs: job.runs.map((r) => ({ path: r.path, compressed: opts.compress })),
+                  out: job.out,
+                  lend: mine,
+                },
+                mine,
+              ),
+            );
+            if (reply.type === 'error') {
+              mine = reply.lend ?? [];
+              throw deserializeError(reply.error);
+            }
+            if (reply.type !== 'merged') continue;
+            mine = reply.lend;
+            results[idx] = reply.bytes;
+            mergeBase += reply.bytes;
+          }
+        } finally {
+          lendable.push(...mine);
+        }
+      };
+      await Promise.all(lendSets.map(lane));
+      return results;
+    };
+
     if (!wroteDirect) {
-      if (current.length === 0) {
+      const total = runs.reduce((a, r) => a + r.bytes, 0);
+      if (runs.length === 0) {
         if (dest.kind === 'file') {
           const fh = await open(outTemp!, 'w');
           await fh.close();
         }
       } else {
-        const finalFanIn = maxFanIn(1);
-        stats.fanIn = Math.min(finalFanIn, current.length);
+        const finalFanIn = maxFanIn(partitions);
+        const passFanIn = maxFanIn(plan.workers);
         let passes = 1;
-        for (let n = current.length; n > finalFanIn; n = Math.ceil(n / maxFanIn(plan.workers)))
-          passes++;
+        for (const p of parts) {
+          let n = p.length;
+          let k = 1;
+          while (n > finalFanIn) {
+            n = Math.ceil(n / passFanIn);
+            k++;
+          }
+          passes = Math.max(passes, k);
+        }
         prog.phase = 'merge';
         prog.passes = passes;
-        let seq = 0;
-        while (current.length > finalFanIn) {
+        // Intermediate passes: merge consecutive groups (keeps stability) per partition.
+        while (parts.some((p) => p.length > finalFanIn)) {
           prog.pass++;
           stats.mergePasses++;
-          const fan = maxFanIn(plan.workers);
-          const groups: { path: string; bytes: number }[][] = [];
-          for (let i = 0; i < current.length; i += fan) groups.push(current.slice(i, i + fan));
-          prog.bytesTotal = current.reduce((a, r) => a + r.bytes, 0);
+          prog.bytesTotal = 0;
           mergeBase = 0;
           progressView.fill(0);
-          const next: { path: string; bytes: number }[] = new Array(groups.length);
-          const share = Math.floor(lendable.length / plan.workers);
-          const lendSets: ArrayBuffer[][] = [];
-          for (let i = 0; i < plan.workers; i++)
-            lendSets.push(lendable.splice(0, i === plan.workers - 1 ? lendable.length : share));
-          const freeLend = [...lendSets];
-          let gi = 0;
-          const runOne = async (): Promise<void> => {
-            while (gi < groups.length) {
-              const idx = gi++;
-              const g = groups[idx]!;
-              if (g.length === 1) {
-                next[idx] = g[0]!;
+          const jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[] = [];
+          const slots: { part: number; index: number }[] = [];
+          const nextParts: { path: string; bytes: number }[][] = parts.map(() => []);
+          parts.forEach((p, pi) => {
+            if (p.length <= finalFanIn) {
+              nextParts[pi] = p;
+              return;
+            }
+            for (let i = 0; i < p.length; i += passFanIn) {
+              const group = p.slice(i, i + passFanIn);
+              if (group.length === 1) {
+                nextParts[pi]!.push(group[0]!);
                 continue;
               }
-              const w = await guard(pool!.acquire());
-              const lend = freeLend.pop() ?? [];
               const path = join(tempDir!, `merge-${String(seq++).padStart(6, '0')}`);
-              const reply = await guard(
-                pool!.run(
-                  w,
-                  {
-                    type: 'merge',
-                    runs: g.map((r) => ({ path: r.path, compressed: opts.compress })),
-                    out: { kind: 'file', path, compress: opts.compress },
-                    lend,
-                  },
-                  lend,
-                ),
-              );
-              if (reply.type === 'error') {
-                if (reply.lend) freeLend.push(reply.lend);
-                throw deserializeError(reply.error);
-              }
-              if (reply.type !== 'merged') continue;
-              freeLend.push(reply.lend);
-              mergeBase += reply.bytes;
-              stats.tempBytesWritten += reply.bytes;
-              next[idx] = { path, bytes: reply.bytes };
-              await Promise.all(g.map((r) => unlink(r.path).catch(() => undefined)));
+              slots.push({ part: pi, index: nextParts[pi]!.length });
+              nextParts[pi]!.push({ path, bytes: 0 });
+              jobs.push({ runs: group, out: { kind: 'file', path, compress: opts.compress } });
+              prog.bytesTotal = (prog.bytesTotal ?? 0) + group.reduce((a, r) => a + r.bytes, 0);
             }
-          };
-          await Promise.all(Array.from({ length: plan.workers }, runOne));
-          for (const l of freeLend) lendable.push(...l);
-          current = next;
+          });
+          const bytes = await runMerges(jobs);
+          jobs.forEach((job, j) => {
+            const slot = slots[j]!;
+            nextParts[slot.part]![slot.index]!.bytes = bytes[j]!;
+            stats.tempBytesWritten += bytes[j]!;
+          });
+          await Promise.all(
+            jobs.flatMap((job) => job.runs.map((r) => unlink(r.path).catch(() => undefined))),
+          );
+          for (let pi = 0; pi < parts.length; pi++) parts[pi] = nextParts[pi]!;
         }
+        // Final pass: each partition merged by its own worker into its byte range of the output.
         prog.pass++;
         stats.mergePasses++;
-        prog.bytesTotal = current.reduce((a, r) => a + r.bytes, 0);
+        prog.bytesTotal = total;
         mergeBase = 0;
         progressView.fill(0);
-        const w = await guard(pool.acquire());
-        const lend = lendable.splice(0);
-        const reply = await guard(
-          pool.run(
-            w,
-            {
-              type: 'merge',
-              runs: current.map((r) => ({ path: r.path, compressed: opts.compress })),
-              out: direct,
-              lend,
-            },
-            lend,
-          ),
-        );
-        if (reply.type === 'error') throw deserializeError(reply.error);
+        stats.fanIn = Math.max(...parts.map((p) => p.length));
+        const jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[] = [];
+        let offset = 0;
+        for (const p of parts) {
+          if (p.length === 0) continue;
+          const out: DirectSink =
+            partitions > 1 && direct.kind === 'file' ? { ...direct, position: offset } : direct;
+          jobs.push({ runs: p, out });
+          offset += p.reduce((a, r) => a + r.bytes, 0);
+        }
+        await runMerges(jobs);
       }
     }
     if (dest.kind === 'stream') {
@@ -679,6 +737,30 @@ export async function runSort(
 
 function rmSyncQuiet(path: string): void {
   rmSync(path, { recursive: true, force: true });
+}
+
+/**
+ * Picks `parts - 1` splitter lines at even quantiles of a sample of the chunk. Any
+ * splitters give a correct result; good ones only balance the partitions' work.
+ */
+function sampleSplitters(data: Buffer, parts: number, cmp: LineComparator): Uint8Array[] {
+  const want = 1024;
+  const sample: { s: number; e: number }[] = [];
+  const step = Math.max(1, Math.floor(data.length / want));
+  let last = -1;
+  for (let at = 0; at < data.length; at += step) {
+    const s = at === 0 ? 0 : data.indexOf(10, at - 1) + 1;
+    if (s <= last || (s <= 0 && at > 0) || s >= data.length) continue;
+    last = s;
+    sample.push({ s, e: lineEnd(data, s) });
+  }
+  sample.sort((a, b) => cmp.compare(data, a.s, a.e, data, b.s, b.e));
+  const out: Uint8Array[] = [];
+  for (let k = 1; k < parts; k++) {
+    const pick = sample[Math.floor((k * sample.length) / parts)];
+    if (pick !== undefined) out.push(Uint8Array.from(data.subarray(pick.s, pick.e)));
+  }
+  return out;
 }
 
 function abortError(): ExtsortError {

@@ -15,7 +15,7 @@ const NL = 10;
 
 /** Where a writer's bytes go: a file descriptor, or the parent thread (stdout/streams). */
 export type Sink =
-  | { kind: 'fd'; fd: number; path: string }
+  | { kind: 'fd'; fd: number; path: string; position: number | null }
   | { kind: 'port'; port: MessagePort; credits: Int32Array };
 
 /** Writes newline-terminated lines through one large buffer. */
@@ -117,7 +117,11 @@ export class LineWriter {
 function writeAll(sink: Sink, data: Buffer): void {
   if (sink.kind !== 'fd') return;
   let off = 0;
-  while (off < data.length) off += writeSync(sink.fd, data, off, data.length - off);
+  while (off < data.length) {
+    const n = writeSync(sink.fd, data, off, data.length - off, sink.position);
+    off += n;
+    if (sink.position !== null) sink.position += n;
+  }
 }
 
 /** Reads newline-terminated lines from a (possibly compressed) run file. */

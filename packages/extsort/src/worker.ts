@@ -20,6 +20,8 @@ export type WorkerTask =
       compress: boolean;
       /** When set and the chunk fits one sort, write the final output here instead. */
       direct: DirectSink | null;
+      /** Range-partition boundaries: run pieces are split into splitters.length + 1 files. */
+      splitters: Uint8Array[];
     }
   | {
       type: 'merge';
@@ -31,7 +33,8 @@ export type WorkerTask =
     };
 
 export type DirectSink =
-  { kind: 'file'; path: string; compress: boolean } | { kind: 'port'; credits: SharedArrayBuffer };
+  | { kind: 'file'; path: string; compress: boolean; position?: number }
+  | { kind: 'port'; credits: SharedArrayBuffer };
 
 export type WorkerReply =
   | {
@@ -39,7 +42,7 @@ export type WorkerReply =
       id: number;
       buf: ArrayBuffer;
       lines: number;
-      runs: { path: string; bytes: number; lines: number }[];
+      runs: { path: string; bytes: number; lines: number; part: number }[];
       direct: boolean;
     }
   | { type: 'merged'; id: number; bytes: number; lines: number; lend: ArrayBuffer[] }
@@ -73,9 +76,12 @@ const capacity = Math.max(1, Math.floor(init.arenaBytes / 8));
 const packed = new BigUint64Array(arena, 0, capacity);
 const OUT_BYTES = 1 << 20;
 
-function sinkFor(d: DirectSink, path: string): Sink {
+function sinkFor(d: DirectSink): Sink {
   if (d.kind === 'port') return { kind: 'port', port, credits: new Int32Array(d.credits) };
-  return { kind: 'fd', fd: openSync(path, 'w'), path };
+  // With a position, several workers fill disjoint ranges of one output file.
+  if (d.position !== undefined)
+    return { kind: 'fd', fd: openSync(d.path, 'r+'), path: d.path, position: d.position };
+  return { kind: 'fd', fd: openSync(d.path, 'w'), path: d.path, position: null };
 }
 
 // Gather buffer for writing a sorted chunk; counted in the coordinator's budget.
@@ -83,7 +89,7 @@ const sortOut = Buffer.allocUnsafeSlow(OUT_BYTES);
 
 function handleSort(task: Extract<WorkerTask, { type: 'sort' }>): void {
   const data = Buffer.from(task.buf, 0, task.len);
-  const runs: { path: string; bytes: number; lines: number }[] = [];
+  const runs: { path: string; bytes: number; lines: number; part: number }[] = [];
   const u = new Uint32Array(packed.buffer, packed.byteOffset, capacity * 2);
   const strict = cmp.cfg.strict;
   const unique = cmp.cfg.unique;
@@ -115,27 +121,46 @@ function handleSort(task: Extract<WorkerTask, { type: 'sort' }>): void {
     sortPacked(data, base, n, cmp, packed);
     const toDirect = piece === 0 && pos >= len && task.direct !== null;
     direct = toDirect;
-    const path = `${task.runBase}.${piece}`;
-    const d = task.direct;
-    const sink: Sink =
-      toDirect && d !== null
-        ? sinkFor(d, d.kind === 'file' ? d.path : '')
-        : { kind: 'fd', fd: openSync(path, 'w'), path };
-    const writer = new LineWriter(sink, sortOut, !toDirect && task.compress);
-    let prevS = -1;
-    let prevE = -1;
-    for (let k = 0; k < n; k++) {
-      const s = base + (u[2 * k]! & 0xffffff);
-      if (unique) {
-        const e = lineEnd(data, s);
-        if (prevS >= 0 && cmp.compare(data, prevS, prevE, data, s, e) === 0) continue;
-        prevS = s;
-        prevE = e;
+    // Partition boundaries in the sorted piece: first line >= each splitter.
+    const bounds = [0];
+    for (const sp of task.splitters) {
+      const spBuf = Buffer.from(sp.buffer, sp.byteOffset, sp.byteLength);
+      let lo = bounds[bounds.length - 1]!;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const s = base + (u[2 * mid]! & 0xffffff);
+        if (cmp.compare(data, s, lineEnd(data, s), spBuf, 0, spBuf.length) < 0) lo = mid + 1;
+        else hi = mid;
       }
-      writer.writeLineFrom(data, s);
+      bounds.push(lo);
     }
-    writer.close();
-    if (!toDirect) runs.push({ path, bytes: writer.bytes, lines: writer.lines });
+    bounds.push(n);
+    for (let part = 0; part + 1 < bounds.length; part++) {
+      const from = bounds[part]!;
+      const to = bounds[part + 1]!;
+      if (from === to && !toDirect) continue;
+      const path = `${task.runBase}.${piece}.p${part}`;
+      const sink: Sink =
+        toDirect && task.direct !== null
+          ? sinkFor(task.direct)
+          : { kind: 'fd', fd: openSync(path, 'w'), path, position: null };
+      const writer = new LineWriter(sink, sortOut, !toDirect && task.compress);
+      let prevS = -1;
+      let prevE = -1;
+      for (let k = from; k < to; k++) {
+        const s = base + (u[2 * k]! & 0xffffff);
+        if (unique) {
+          const e = lineEnd(data, s);
+          if (prevS >= 0 && cmp.compare(data, prevS, prevE, data, s, e) === 0) continue;
+          prevS = s;
+          prevE = e;
+        }
+        writer.writeLineFrom(data, s);
+      }
+      writer.close();
+      if (!toDirect) runs.push({ path, bytes: writer.bytes, lines: writer.lines, part });
+    }
     total += n;
     piece++;
   }
@@ -175,7 +200,7 @@ function handleMerge(task: Extract<WorkerTask, { type: 'merge' }>): void {
       ? Buffer.allocUnsafeSlow(256 * 1024)
       : bufs[k]!.subarray(0, Math.min(readBytes, outBytes));
   const readers = task.runs.map((r, i) => new LineReader(r.path, bufs[i]!, r.compressed));
-  const sink = sinkFor(task.out, task.out.kind === 'file' ? task.out.path : '');
+  const sink = sinkFor(task.out);
   const writer = new LineWriter(sink, outBuf, task.out.kind === 'file' && task.out.compress);
   try {
     mergeInto(readers, writer);

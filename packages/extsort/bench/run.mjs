@@ -1,0 +1,233 @@
+// Benchmark: extsort vs GNU sort vs the seed note's readline + heap approach.
+//
+//   node bench/run.mjs [--sizes=1,4] [--kinds=int,text] [--budget=256M] [--repeats=1]
+//                      [--seed-sort] [--multipass] [--dir=/tmp/extsort-bench] [--keep]
+//
+// Generates random integers and random text lines (10-100 chars) of each size (GiB)
+// under --dir, measures the disk's sequential write/read speed with dd (O_DIRECT, so
+// the page cache does not flatter it), then times each contender with /usr/bin/time -v
+// (wall time, peak RSS) and checks every output with cmp against GNU sort's. Prints a
+// Markdown table with MB/s and ratios; raw figures go to bench/results/. Medians are
+// taken over --repeats runs. Removes its data afterwards unless --keep.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli.js');
+const seedScript = join(here, 'seed-sort.mjs');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? 'true'];
+  }),
+);
+const sizes = (args.sizes ?? '1,4').split(',').map(Number);
+const kinds = (args.kinds ?? 'int,text').split(',');
+const budget = args.budget ?? '256M';
+const repeats = Number(args.repeats ?? 1);
+const runSeed = args['seed-sort'] === 'true';
+const runMultipass = args.multipass === 'true';
+const dir = args.dir ?? '/tmp/extsort-bench';
+const GiB = 1024 ** 3;
+const MB = 1e6;
+
+fs.mkdirSync(dir, { recursive: true });
+const tmp = join(dir, 'tmp');
+fs.mkdirSync(tmp, { recursive: true });
+
+function log(msg) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+// xorshift32: fast and reproducible; Math.random would dominate generation time.
+function generate(kind, bytes, path) {
+  if (fs.existsSync(path) && fs.statSync(path).size >= bytes) return;
+  let s = kind === 'int' ? 0x9e3779b9 : 0x7f4a7c15;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+  const alpha = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
+  const fd = fs.openSync(path, 'w');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  let pos = 0;
+  let written = 0;
+  while (written + pos < bytes) {
+    if (kind === 'int') pos += buf.write(`${next() | 0}\n`, pos, 'latin1');
+    else {
+      const len = 10 + (next() % 91);
+      for (let i = 0; i < len; i++) buf[pos++] = alpha[next() % 62];
+      buf[pos++] = 10;
+    }
+    if (pos > buf.length - 256) {
+      fs.writeSync(fd, buf, 0, pos);
+      written += pos;
+      pos = 0;
+    }
+  }
+  fs.writeSync(fd, buf, 0, pos);
+  fs.closeSync(fd);
+}
+
+function diskSpeed() {
+  const f = join(dir, 'dd.bin');
+  const run = (a) => spawnSync('dd', a, { encoding: 'utf8' }).stderr;
+  const rate = (out) => {
+    const m = /(\d+) bytes.*copied, ([\d.]+) s/.exec(out);
+    return m ? Number(m[1]) / Number(m[2]) / MB : NaN;
+  };
+  const w = rate(
+    run(['if=/dev/zero', `of=${f}`, 'bs=8M', 'count=128', 'oflag=direct', 'conv=fsync']),
+  );
+  const r = rate(run([`if=${f}`, 'of=/dev/null', 'bs=8M', 'iflag=direct']));
+  fs.rmSync(f, { force: true });
+  return { writeMBps: w, readMBps: r };
+}
+
+function timed(cmd, argv, env = {}) {
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...argv], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+  });
+  const err = r.stderr ?? '';
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
+    err,
+  );
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+  if (r.status !== 0) log(`${cmd} ${argv.join(' ')} exited ${r.status}: ${err.slice(-500)}`);
+  return { ok: r.status === 0, secs, rssMiB: rss ? Number(rss[1]) / 1024 : NaN, stderr: err };
+}
+
+function same(a, b) {
+  return spawnSync('cmp', ['-s', a, b]).status === 0;
+}
+
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v[Math.floor((v.length - 1) / 2)];
+};
+
+const results = [];
+const disk = diskSpeed();
+log(
+  `disk sequential write ${disk.writeMBps.toFixed(0)} MB/s, read ${disk.readMBps.toFixed(0)} MB/s (dd, O_DIRECT)`,
+);
+const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+for (const size of sizes) {
+  for (const kind of kinds) {
+    const input = join(dir, `${kind}-${size}g.txt`);
+    log(`generating ${input}`);
+    generate(kind, size * GiB, input);
+    const bytes = fs.statSync(input).size;
+    const flags = kind === 'int' ? ['-n'] : [];
+    const gnuOut = join(dir, 'out.gnu');
+    const extOut = join(dir, 'out.ext');
+    const row = { kind, sizeGiB: size, bytes, budget, contenders: {} };
+    const record = (name, runs, correct) => {
+      const secs = median(runs.map((r) => r.secs));
+      row.contenders[name] = {
+        secs,
+        runs: runs.map((r) => r.secs),
+        MBps: bytes / MB / secs,
+        rssMiB: median(runs.map((r) => r.rssMiB)),
+        correct,
+      };
+      log(
+        `${kind} ${size}G ${name}: ${secs.toFixed(1)} s, ${(bytes / MB / secs).toFixed(1)} MB/s, correct=${correct}`,
+      );
+    };
+    const gnuRuns = [];
+    const extRuns = [];
+    let extCorrect = true;
+    for (let i = 0; i < repeats; i++) {
+      gnuRuns.push(
+        timed('sort', [...flags, '-S', budget, '--parallel=2', '-T', tmp, '-o', gnuOut, input], {
+          LC_ALL: 'C',
+        }),
+      );
+      extRuns.push(
+        timed('node', [cli, ...flags, '-S', budget, '-T', tmp, '--stats', '-o', extOut, input]),
+      );
+      extCorrect &&= same(extOut, gnuOut);
+      fs.rmSync(extOut, { force: true });
+    }
+    record('gnu-sort', gnuRuns, true);
+    const lastStats = extRuns
+      .at(-1)
+      .stderr.split('\n')
+      .find((l) => l.startsWith('{'));
+    row.extsortStats = lastStats ? JSON.parse(lastStats) : null;
+    record('extsort', extRuns, extCorrect);
+    if (runMultipass && size === 1 && kind === 'int') {
+      const r = timed('node', [
+        cli,
+        ...flags,
+        '-S',
+        '8M',
+        '-T',
+        tmp,
+        '--stats',
+        '-o',
+        extOut,
+        input,
+      ]);
+      const st = r.stderr.split('\n').find((l) => l.startsWith('{'));
+      row.multipassStats = st ? JSON.parse(st) : null;
+      record('extsort-8MiB', [r], same(extOut, gnuOut));
+      fs.rmSync(extOut, { force: true });
+    }
+    if (runSeed && size === 1 && kind === 'int') {
+      const chunkDir = join(dir, 'seed-chunks');
+      fs.rmSync(chunkDir, { recursive: true, force: true });
+      fs.mkdirSync(chunkDir);
+      const r = timed('node', [seedScript, input, extOut, chunkDir]);
+      record('seed', [r], same(extOut, gnuOut));
+      fs.rmSync(chunkDir, { recursive: true, force: true });
+      fs.rmSync(extOut, { force: true });
+    }
+    fs.rmSync(gnuOut, { force: true });
+    results.push(row);
+  }
+}
+
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const lines = [
+  `Measured ${new Date().toISOString().slice(0, 10)}, budget ${budget}, load average at start ${load}, ` +
+    `disk (dd O_DIRECT) write ${fmt(disk.writeMBps, 0)} MB/s, read ${fmt(disk.readMBps, 0)} MB/s, medians of ${repeats}.`,
+  '',
+  '| input | contender | wall s | MB/s | peak RSS MiB | vs GNU sort | extsort speed-up | output = GNU |',
+  '|---|---|---:|---:|---:|---:|---:|---|',
+];
+for (const row of results) {
+  const gnu = row.contenders['gnu-sort'];
+  const ext = row.contenders.extsort;
+  for (const [name, c] of Object.entries(row.contenders)) {
+    lines.push(
+      `| ${row.kind} ${row.sizeGiB} GiB | ${name} | ${fmt(c.secs)} | ${fmt(c.MBps)} | ${fmt(c.rssMiB, 0)} | ` +
+        `${fmt(gnu.secs / c.secs, 2)}x | ${fmt(c.secs / ext.secs, 2)}x | ${c.correct ? 'yes' : 'NO'} |`,
+    );
+  }
+  const ioBound = Math.min(disk.readMBps, disk.writeMBps) / 2;
+  lines.push(
+    `| | extsort vs disk | | ${fmt((ext.MBps / ioBound) * 100, 0)}% of ${fmt(ioBound, 0)} MB/s (read+write every byte twice) | | | | |`,
+  );
+}
+const report = lines.join('\n');
+process.stdout.write(`${report}\n`);
+fs.mkdirSync(join(here, 'results'), { recursive: true });
+fs.writeFileSync(
+  join(here, 'results', `bench-${Date.now()}.json`),
+  JSON.stringify({ disk, load, budget, repeats, results }, null, 2),
+);
+if (args.keep !== 'true') fs.rmSync(dir, { recursive: true, force: true });
+void execFileSync;
