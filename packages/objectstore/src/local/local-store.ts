@@ -286,10 +286,12 @@ export class LocalDiskObjectStore implements ObjectStore {
       throw error;
     }
     try {
-      const buffer = Buffer.alloc(length);
+      // Never allocate more than the object holds, whatever `length` asks for.
+      const wanted = Math.min(length, (await handle.stat()).size);
+      const buffer = Buffer.alloc(wanted);
       let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, filled);
+      while (filled < wanted) {
+        const { bytesRead } = await handle.read(buffer, filled, wanted - filled, filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
