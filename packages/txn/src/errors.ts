@@ -102,6 +102,24 @@ export class CommitPendingError extends TxnError {
 }
 
 /**
+ * The commit decision could not be written to the log (the log database went away after every
+ * participant prepared), so whether it landed is unknown. Recovery settles it once the log is
+ * back: commit if the decision landed, otherwise roll back. `listInDoubt()` shows it meanwhile.
+ */
+export class TxnOutcomeUnknownError extends TxnError {
+  readonly txid: string;
+
+  constructor(txid: string, cause: unknown) {
+    super(
+      'TXN_OUTCOME_UNKNOWN',
+      `transaction ${txid}: the commit decision could not be logged; recovery will commit or roll it back`,
+      { cause },
+    );
+    this.txid = txid;
+  }
+}
+
+/**
  * Another coordinator (recovery or an operator) decided this transaction before we could:
  * it was rolled back.
  */

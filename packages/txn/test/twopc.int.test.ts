@@ -12,6 +12,7 @@ import {
   TxnNotFoundError,
   TxnNotPreparedError,
   TxnNotStartedError,
+  TxnOutcomeUnknownError,
   type CoordinatorOptions,
   type TwoPhaseStep,
 } from '../src/index.js';
@@ -386,6 +387,44 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
     expect(reports.some((r) => (r as { committed?: string[] }).committed?.includes(txid))).toBe(
       true,
     );
+  });
+
+  it('when the log database fails at the decision, reports the outcome unknown; recovery rolls back', async () => {
+    const prefix = uniquePrefix();
+    const setLogAvailable = (allow: boolean): Promise<unknown> =>
+      withClient(url!, async (c) => {
+        await c.query(`ALTER DATABASE "${dbs.coordinator.name}" ALLOW_CONNECTIONS ${allow}`);
+        if (!allow) {
+          await c.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [dbs.coordinator.name],
+          );
+        }
+      });
+    const c = make(prefix, {
+      parallelPhases: false,
+      onStep: async (s) => {
+        if (s.type === 'prepared' && s.index === 1) await setLogAvailable(false);
+      },
+    });
+    await c.start();
+    let err: unknown;
+    try {
+      err = await c
+        .run(async ({ a, b }) => {
+          await a.query('INSERT INTO items (id) VALUES ($1)', ['u1']);
+          await b.query('INSERT INTO items (id) VALUES ($1)', ['u1']);
+        })
+        .catch((e: unknown) => e);
+    } finally {
+      await setLogAvailable(true);
+    }
+    expect(err).toBeInstanceOf(TxnOutcomeUnknownError);
+    expect(await preparedWithPrefix(url!, prefix)).toHaveLength(2);
+    const report = await make(prefix).start();
+    expect(report.rolledBack).toEqual([(err as TxnOutcomeUnknownError).txid]);
+    expect(await itemIds(dbs.a.url)).toEqual([]);
+    expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
   });
 
   describe('admin view', () => {

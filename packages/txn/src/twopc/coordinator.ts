@@ -14,6 +14,7 @@ import {
   TxnNotFoundError,
   TxnNotPreparedError,
   TxnNotStartedError,
+  TxnOutcomeUnknownError,
 } from '../errors.js';
 import {
   checkIdentifier,
@@ -423,7 +424,18 @@ export class TwoPhaseCoordinator<P extends string = string> {
       }
 
       // The decision point: once this row says committing, the transaction commits.
-      const decided = await this.log.decide(txid, 'committing', this.owner);
+      let decided: LogState | undefined;
+      try {
+        decided = await this.log.decide(txid, 'committing', this.owner);
+      } catch (err) {
+        // The write may have landed with only its answer lost: asking again is safe, since the
+        // compare-and-set returns the state that won either way.
+        try {
+          decided = await this.log.decide(txid, 'committing', this.owner);
+        } catch {
+          throw new TxnOutcomeUnknownError(txid, err);
+        }
+      }
       if (decided !== 'committing') {
         await this.abort(txid, entries, slots);
         throw new DecisionConflictError(txid, decided ?? 'missing');
