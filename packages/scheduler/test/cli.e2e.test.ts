@@ -303,7 +303,9 @@ describe('linkforge-pipeline', () => {
       ['tasks:', '  good: "sleep 0.3"', '  bad: "echo reason-for-failure; exit 4"'].join('\n'),
     );
 
-    const result = await runCli([file, '--progress', 'tty', '--continue']);
+    const logs = join(dir, 'logs-tty');
+
+    const result = await runCli([file, '--progress', 'tty', '--continue', '--log-dir', logs]);
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('\x1b[?25l');
@@ -311,6 +313,7 @@ describe('linkforge-pipeline', () => {
     expect(result.stderr).toMatch(new RegExp(`${String.fromCharCode(27)}\\[\\d+A`));
     expect(result.stderr).toContain('✖ bad: exit code 4');
     expect(result.stderr).toContain('│ reason-for-failure');
+    expect(result.stderr).toContain(`full log: ${join(logs, 'bad.log')}`);
     expect(result.stderr).toContain('2 tasks: 1 succeeded, 1 failed');
   });
 });

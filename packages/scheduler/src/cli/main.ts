@@ -208,6 +208,7 @@ async function main(argv: string[]): Promise<number> {
         pipeline.tasks.map((t) => t.name),
         () => process.stderr.columns ?? 80,
         () => process.stderr.rows ?? 24,
+        cli.logDir,
       )
     : new PlainReporter((s) => process.stdout.write(s), cli.quiet);
   out.reporter = r;

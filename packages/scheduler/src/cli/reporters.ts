@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { RunReport, TaskOutcome } from '../index.js';
 import { describeError } from '../errors.js';
 import { formatDuration } from './duration.js';
@@ -137,6 +138,8 @@ export class TtyReporter implements Reporter {
     names: readonly string[],
     private readonly columns: () => number,
     private readonly maxRows: () => number,
+    /** Where full logs go (`--log-dir`), to point at them after a failure. */
+    private readonly logDir: string | undefined,
   ) {
     for (const name of names) {
       this.rows.set(name, {
@@ -193,6 +196,8 @@ export class TtyReporter implements Reporter {
       const tail = this.tails.get(o.name);
       this.write(`\n✖ ${o.name}: ${why(o)}\n`);
       for (const line of tail) this.write(`  │ ${line}\n`);
+      if (this.logDir !== undefined)
+        this.write(`  full log: ${join(this.logDir, `${o.name}.log`)}\n`);
     }
     this.write(`${summaryLine(report)}\n`);
   }
