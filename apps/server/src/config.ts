@@ -35,6 +35,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Behind a proxy/load balancer: trust `X-Forwarded-For` for client IPs. */
   readonly trustProxy: boolean;
+  /** Lifetime of a dashboard sign-in session. */
+  readonly sessionTtlSeconds: number;
   /** Durable stream that carries click events to the analytics workers. */
   readonly stream: {
     /** `redis` (default with REDIS_URL), `nats`, `kafka`, or `memory` (in-process, embedded default). */
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
     stream,
     analytics: Object.freeze({
       inProcessWorker,

@@ -3,49 +3,8 @@ import { api, ApiError, query } from '../api.js';
 import { fmtNumber } from '../format.js';
 import type { Analytics } from '../types.js';
 import { Field, Notice } from '../ui.js';
+import { customRange, day, densify, PRESETS, presetRange, type Range } from '../analytics-range.js';
 import { ClicksChart, TopList } from './chart.js';
-
-export type Range = { from: string; to: string; interval: 'hour' | 'day'; preset: string };
-
-const PRESETS = [
-  { id: '24h', label: '24 hours', ms: 86_400_000, interval: 'hour' as const },
-  { id: '7d', label: '7 days', ms: 7 * 86_400_000, interval: 'day' as const },
-  { id: '30d', label: '30 days', ms: 30 * 86_400_000, interval: 'day' as const },
-  { id: '90d', label: '90 days', ms: 90 * 86_400_000, interval: 'day' as const },
-];
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
-
-/** A preset range ending now: hourly buckets for a day, daily ones beyond. */
-export function presetRange(id: string, now = Date.now()): Range {
-  const p = PRESETS.find((x) => x.id === id) ?? PRESETS[1]!;
-  const to = new Date(now);
-  const from = new Date(now - p.ms);
-  if (p.interval === 'hour') {
-    from.setUTCMinutes(0, 0, 0);
-    return { from: from.toISOString(), to: to.toISOString(), interval: 'hour', preset: p.id };
-  }
-  from.setUTCHours(0, 0, 0, 0);
-  return { from: from.toISOString(), to: to.toISOString(), interval: 'day', preset: p.id };
-}
-
-/** A custom range of whole days (inclusive), from two `<input type=date>` values. */
-export function customRange(fromDay: string, toDay: string): Range | string {
-  if (fromDay === '' || toDay === '') return 'Choose both dates.';
-  const from = new Date(`${fromDay}T00:00:00Z`);
-  const to = new Date(`${toDay}T00:00:00Z`);
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return 'Enter valid dates.';
-  if (to < from) return '"To" must not be before "From".';
-  to.setUTCDate(to.getUTCDate() + 1);
-  const days = (to.getTime() - from.getTime()) / 86_400_000;
-  if (days > 366) return 'At most one year at a time.';
-  return {
-    from: from.toISOString(),
-    to: to.toISOString(),
-    interval: days <= 2 ? 'hour' : 'day',
-    preset: 'custom',
-  };
-}
 
 function RangePicker(props: { range: Range; onChange: (r: Range) => void }) {
   const [from, setFrom] = useState(day(new Date(props.range.from)));
@@ -120,7 +79,7 @@ const REFRESH_MS = 5_000;
  */
 export function AnalyticsPanel(props: { code?: string; fallbackClicks?: number }) {
   const [range, setRange] = useState<Range>(() => presetRange('7d'));
-  const [data, setData] = useState<Analytics | null>(null);
+  const [data, setData] = useState<(Analytics & { range: Range }) | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [updatedAt, setUpdatedAt] = useState<Date | null>(null);
@@ -147,7 +106,7 @@ export function AnalyticsPanel(props: { code?: string; fallbackClicks?: number }
           },
         );
         if (stopped) return;
-        setData(d);
+        setData({ ...d, range: r });
         setMissing(false);
         setError(null);
         setUpdatedAt(new Date());
@@ -211,7 +170,10 @@ export function AnalyticsPanel(props: { code?: string; fallbackClicks?: number }
               {updatedAt !== null && `Updated ${updatedAt.toLocaleTimeString()}`}
             </p>
           </div>
-          <ClicksChart series={data.series} interval={range.interval} />
+          <ClicksChart
+            series={densify(data.series, data.range.from, data.range.to, data.range.interval)}
+            interval={data.range.interval}
+          />
           <div class="toplists">
             <TopList title="Top referrers" items={data.referrers} empty="No referrers yet." />
             <TopList title="Countries" items={data.countries} />

@@ -236,8 +236,8 @@ function EditLink(props: { link: Link; onSaved: (l: Link) => void }) {
   const dirty = Object.keys(body).length > 0;
 
   return (
-    <section class="card" aria-labelledby="edit-title">
-      <h2 id="edit-title">Edit link</h2>
+    <section class="card" aria-labelledby="edit-heading">
+      <h2 id="edit-heading">Edit link</h2>
       <form
         noValidate
         onSubmit={async (e) => {

@@ -1,0 +1,367 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDashboardBuilt } from './dashboard-build.js';
+import { ADMIN_KEY, auth, startService, type TestService } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+// A desktop browser's user agent: HeadlessChrome is a bot to the click counter, on purpose.
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+const SCREENSHOTS = process.env['UPDATE_SCREENSHOTS']
+  ? fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
+  : undefined;
+
+// A 1×1 PNG: a real image for the upload.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Whether a route exists on this build: features other issues add show up when they land. */
+async function hasRoute(svc: TestService, method: 'GET' | 'POST', url: string): Promise<boolean> {
+  const res = await svc.built.app.inject({
+    method,
+    url,
+    headers: auth(),
+    payload: method === 'POST' ? {} : undefined,
+  });
+  return !(
+    res.statusCode === 404 && /^No route /.test(res.json<{ detail?: string }>().detail ?? '')
+  );
+}
+
+describe('dashboard in Chromium', () => {
+  let svc: TestService;
+  let base: string;
+  let target: Server;
+  let targetUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  let userDir: string;
+  const shots = mkdtempSync(join(tmpdir(), 'lf-shots-'));
+
+  const shot = async (p: Page, name: string) => {
+    await p.screenshot({ path: join(SCREENSHOTS ?? shots, `${name}.png`), fullPage: true });
+  };
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    // The destination site of the short links: a local page, so the browser never leaves
+    // this machine.
+    target = createServer((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<title>Landing</title><h1>Landing page</h1>');
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    targetUrl = `http://localhost:${(target.address() as AddressInfo).port}/landing`;
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    svc = await startService('embedded', { PUBLIC_BASE_URL: base, RATE_LIMIT_ENABLED: 'false' });
+    await svc.built.app.listen({ port, host: '127.0.0.1' });
+
+    userDir = mkdtempSync(join(tmpdir(), 'lf-chromium-'));
+    // A persistent context on a fresh profile directory: nothing carries over between runs.
+    context = await chromium.launchPersistentContext(userDir, {
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      userAgent: USER_AGENT,
+      viewport: { width: 1280, height: 860 },
+    });
+    page = await context.newPage();
+    if (SCREENSHOTS !== undefined) mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await svc?.close();
+    await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
+    rmSync(userDir, { recursive: true, force: true });
+    rmSync(shots, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong key, then signs in with a valid one', async () => {
+    await page.goto(`${base}/`);
+    await page.getByLabel('API key').fill('lf_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.locator('#api-key-error').textContent())
+      .toContain('unknown or revoked');
+    await shot(page, 'sign-in');
+    await page.getByLabel('API key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Links', exact: true }).waitFor();
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'lf_session');
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.sameSite).toBe('Strict');
+    // The page cannot read the session cookie.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('lf_session');
+  });
+
+  it('validates while typing, creates a link, and lists it', async () => {
+    await page.getByLabel('Destination URL').fill('ftp://example.com/file');
+    await page.getByLabel('Custom alias (optional)').fill('ab');
+    await expect
+      .poll(() => page.locator('#new-url-error').textContent())
+      .toContain('Only http and https');
+    expect(await page.locator('#new-alias-error').textContent()).toContain('At least 3 characters');
+    expect(await page.getByLabel('Custom alias (optional)').getAttribute('aria-invalid')).toBe(
+      'true',
+    );
+    await page.getByLabel('Custom alias (optional)').fill('docs');
+    await expect.poll(() => page.locator('#new-alias-error').textContent()).toContain('reserved');
+
+    await page.getByLabel('Destination URL').fill(targetUrl);
+    await page.getByLabel('Custom alias (optional)').fill('landing');
+    await page.getByLabel('Title (optional)').fill('Landing page');
+    await page.getByLabel('Tags (optional)').fill('launch, web');
+    await page.getByLabel('Max clicks (optional)').fill('100');
+    await page.getByRole('button', { name: 'Create link' }).click();
+    await page.getByText('New link:').waitFor();
+    await page.locator('tr[data-code="landing"]').waitFor();
+    expect(await page.locator('#new-url').inputValue()).toBe('');
+
+    const res = await svc.built.app.inject({
+      method: 'GET',
+      url: '/api/v1/links/landing',
+      headers: auth(),
+    });
+    expect(res.json()).toMatchObject({ url: targetUrl, maxClicks: 100, tags: ['launch', 'web'] });
+
+    // A taken alias is reported next to the alias field.
+    await page.getByLabel('Destination URL').fill(targetUrl);
+    await page.getByLabel('Custom alias (optional)').fill('landing');
+    await page.getByRole('button', { name: 'Create link' }).click();
+    await expect
+      .poll(() => page.locator('#new-alias-error').textContent())
+      .toMatch(/taken|already/i);
+    await page.getByLabel('Custom alias (optional)').fill('');
+    await page.getByLabel('Destination URL').fill('');
+  });
+
+  it('searches and filters the list', async () => {
+    for (let i = 0; i < 3; i++) {
+      await svc.built.app.inject({
+        method: 'POST',
+        url: '/api/v1/links',
+        headers: auth(),
+        payload: { url: `https://docs.example/guide/${i}`, title: `Guide ${i}`, tags: ['docs'] },
+      });
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByLabel('Search').fill('Landing');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Tag', { exact: true }).fill('docs');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await page.getByLabel('Tag', { exact: true }).fill('');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
+  });
+
+  it('follows the short link to its destination and shows the click', async () => {
+    const visitor = await context.newPage();
+    await visitor.goto(`${base}/landing`);
+    expect(visitor.url()).toBe(targetUrl);
+    expect(await visitor.locator('h1').textContent()).toBe('Landing page');
+    await visitor.close();
+
+    await page.locator('tr[data-code="landing"] a.code').click();
+    await page.getByRole('heading', { name: /landing$/ }).waitFor();
+    if (await hasRoute(svc, 'GET', '/api/v1/analytics')) {
+      // The analytics panel refreshes itself: the click appears without a reload.
+      await expect
+        .poll(() => page.getByTestId('total-clicks').textContent(), { timeout: 30_000 })
+        .toBe('1');
+      expect(await page.locator('.chart rect.bar title').allTextContents()).toContainEqual(
+        expect.stringMatching(/: 1 clicks$/),
+      );
+    } else {
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            return page.locator('.link-clicks').textContent();
+          },
+          { timeout: 15_000 },
+        )
+        .toBe('1');
+      expect(await page.getByText('Detailed analytics are not available').count()).toBe(1);
+    }
+  });
+
+  it('shows the QR code when the server makes them, and a notice otherwise', async () => {
+    if (await hasRoute(svc, 'GET', '/api/v1/links/landing/qr?format=svg')) {
+      const img = page.getByAltText(/QR code for/);
+      await expect
+        .poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth))
+        .toBeGreaterThan(0);
+      expect(await page.getByRole('link', { name: 'Download PNG' }).getAttribute('download')).toBe(
+        'landing.png',
+      );
+    } else {
+      await page.getByText('QR codes are not available on this server yet.').waitFor();
+    }
+  });
+
+  it('refuses a dropped file of the wrong type before uploading, then uploads an image', async () => {
+    const drop = async (name: string, type: string, bytes: number[]) => {
+      const dataTransfer = await page.evaluateHandle(
+        ([n, t, b]) => {
+          const dt = new DataTransfer();
+          dt.items.add(
+            new File([new Uint8Array(b as number[])], n as string, { type: t as string }),
+          );
+          return dt;
+        },
+        [name, type, bytes] as const,
+      );
+      await page.locator('label[for="preview-upload"]').dispatchEvent('drop', { dataTransfer });
+    };
+    await drop('notes.txt', 'text/plain', [104, 105]);
+    await expect
+      .poll(() => page.locator('#preview-upload-status').textContent())
+      .toContain('is not a PNG');
+
+    await drop('pixel.png', 'image/png', [...PNG]);
+    if (await hasRoute(svc, 'POST', '/api/v1/uploads')) {
+      await expect
+        .poll(() => page.locator('#preview-upload-status').textContent(), { timeout: 20_000 })
+        .toContain('Uploaded pixel.png');
+      await expect.poll(() => page.locator('img.preview-image').count()).toBe(1);
+    } else {
+      await expect
+        .poll(() => page.locator('#preview-upload-status').textContent())
+        .toContain('Uploads are not enabled on this server yet.');
+    }
+    await shot(page, 'link-detail-desktop');
+  });
+
+  it('edits the link, with the change saved on the server', async () => {
+    await page.getByLabel('Title (optional)').fill('Landing page, edited');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Changes saved.').waitFor();
+    const res = await svc.built.app.inject({
+      method: 'GET',
+      url: '/api/v1/links/landing',
+      headers: auth(),
+    });
+    expect(res.json()).toMatchObject({ title: 'Landing page, edited' });
+  });
+
+  it('creates a key shown once, and revokes it', async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await page.getByLabel('Name').fill('newsletter-bot');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.getByTestId('new-key').textContent()) ?? '';
+    expect(secret).toMatch(/^lf_[0-9A-Za-z]{43}$/);
+    const works = await svc.built.app.inject({
+      method: 'GET',
+      url: '/api/v1/links',
+      headers: auth(secret),
+    });
+    expect(works.statusCode).toBe(200);
+    await shot(page, 'keys-desktop');
+
+    await page.getByRole('button', { name: 'Revoke key newsletter-bot' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+    await expect
+      .poll(() => page.locator('tr', { hasText: 'newsletter-bot' }).locator('.badge').textContent())
+      .toBe('revoked');
+    const refused = await svc.built.app.inject({
+      method: 'GET',
+      url: '/api/v1/links',
+      headers: auth(secret),
+    });
+    expect(refused.statusCode).toBe(401);
+  });
+
+  it('deletes a link after confirmation; its short URL then answers 410', async () => {
+    await page.getByRole('link', { name: 'Links', exact: true }).click();
+    await page.getByLabel('Tag', { exact: true }).fill('docs');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    const row = page.locator('tbody tr').first();
+    const code = (await row.getAttribute('data-code')) ?? '';
+    await row.getByRole('button', { name: /^Delete / }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete link' }).click();
+    await expect.poll(() => page.locator(`tr[data-code="${code}"]`).count()).toBe(0);
+    expect((await svc.built.app.inject({ method: 'GET', url: `/${code}` })).statusCode).toBe(410);
+    await page.getByLabel('Tag', { exact: true }).fill('');
+  });
+
+  it('labels every control, and fits a phone screen without sideways scrolling', async () => {
+    const unlabeled = async () =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll('input, select, textarea, button'))
+          .filter((el) => {
+            const e = el as HTMLInputElement;
+            if (e.type === 'hidden') return false;
+            const name = e.labels?.length || e.getAttribute('aria-label') || e.textContent?.trim();
+            return !name;
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+    await shot(page, 'links-desktop');
+    expect(await unlabeled()).toEqual([]);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, name] of [
+      ['#/links', 'links-phone'],
+      ['#/links/landing', 'link-detail-phone'],
+      ['#/analytics', 'analytics-phone'],
+      ['#/keys', 'keys-phone'],
+    ] as const) {
+      await page.goto(`${base}/${hash}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      expect(overflow, name).toBeLessThanOrEqual(0);
+      expect(await unlabeled(), name).toEqual([]);
+      await shot(page, name);
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${base}/#/analytics`);
+    await page.locator('main h1').waitFor();
+    await page.waitForLoadState('networkidle');
+    await shot(page, 'analytics-desktop');
+  });
+
+  it('signs out: the session ends on the server too', async () => {
+    const cookie = (await context.cookies()).find((c) => c.name === 'lf_session')!;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Linkforge' }).waitFor();
+    const res = await svc.built.app.inject({
+      method: 'GET',
+      url: '/api/v1/links',
+      headers: { cookie: `lf_session=${cookie.value}` },
+    });
+    expect(res.statusCode).toBe(401);
+  });
+});
