@@ -510,6 +510,27 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
         await sub.stop();
       });
 
+      it('two instances of one subscription share the work: each event is handled once', async () => {
+        const store = await freshStore();
+        let until = START;
+        for (let i = 0; i < 30; i++) {
+          until = (await store.append(`s${i % 4}`, [{ type: 'n', data: i }])).events[0]!.position;
+        }
+        const handled: number[] = [];
+        const projection: Projection = {
+          name: 'shared',
+          async handle(events) {
+            await new Promise((r) => setTimeout(r, 2));
+            handled.push(...events.map((e) => e.data as number));
+          },
+        };
+        const a = store.subscribe(projection, { autoStart: false, batchSize: 3 });
+        const b = store.subscribe(projection, { autoStart: false, batchSize: 3 });
+        await Promise.all([a.catchUp({ until }), b.catchUp({ until })]);
+        expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i));
+        await Promise.all([a.stop(), b.stop()]);
+      });
+
       it('filters by eventTypes but still advances past other events', async () => {
         const store = await freshStore();
         const { events } = await store.append('a', [
