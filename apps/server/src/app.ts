@@ -27,6 +27,10 @@ import { LinkService } from './links/link-service.js';
 import { redirectRoutes } from './links/redirect-routes.js';
 import { LinkResolver } from './links/resolve-link.js';
 import { linkRoutes } from './links/routes.js';
+import { registerApiEtags } from './cdn/api-etag.js';
+import { createPurger, startPurging } from './cdn/setup.js';
+import type { PurgeQueue } from './cdn/purge/purge-queue.js';
+import type { ClickSink } from './links/click-buffer.js';
 
 export interface BuiltApp {
   readonly app: FastifyInstance;
@@ -35,6 +39,11 @@ export interface BuiltApp {
   readonly keys: ApiKeyService;
   readonly clicks: ClickBuffer;
   readonly analytics: AnalyticsRuntime;
+  /** Where every counted click goes (click counter + analytics events). */
+  readonly clickSink: ClickSink;
+  readonly resolver: LinkResolver;
+  /** CDN purges, when a purge provider is configured. */
+  readonly purges: PurgeQueue | undefined;
 }
 
 /**
@@ -94,8 +103,13 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
     cacheMiss: () => metrics.cacheLookups.inc({ result: 'miss' }),
   });
 
+  const clickSink = composeSinks(clicks, analytics.sink);
+  const purger = createPurger(config.cdn, config.publicBaseUrl);
+  const purging = purger === undefined ? undefined : startPurging(analytics.bus, purger, app.log);
+
   app.addHook('onClose', async () => {
     try {
+      await purging?.stop().catch((err: unknown) => app.log.error({ err }, 'purge queue close'));
       await analytics.close().catch((err: unknown) => app.log.error({ err }, 'analytics close'));
       await clicks.close();
     } finally {
@@ -104,6 +118,7 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   });
 
   registerErrorHandling(app);
+  registerApiEtags(app);
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
       {
@@ -153,8 +168,13 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   await app.register(healthRoutes, { runtime, metrics });
   await app.register(redirectRoutes, {
     resolver,
-    clicks: composeSinks(clicks, analytics.sink),
+    clicks: clickSink,
     metrics,
+    policy: {
+      mode: config.cdn.redirectCache,
+      ttlSeconds: config.cdn.edgeTtlSeconds,
+      staleSeconds: config.cdn.edgeStaleSeconds,
+    },
   });
   await app.register(analyticsApi, { config, db: runtime.db, analytics, links, guards });
   await app.register(sessionRoutes, {
@@ -177,5 +197,15 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
       }),
   );
 
-  return { app, runtime, links, keys, clicks, analytics };
+  return {
+    app,
+    runtime,
+    links,
+    keys,
+    clicks,
+    analytics,
+    clickSink,
+    resolver,
+    purges: purging?.queue,
+  };
 }

@@ -16,6 +16,9 @@ Commands:
                              consume click events into analytics (server mode)
   shorten <url> [--alias A] [--expires-at ISO]
                              create a short link in the default workspace
+  edge-log [--source NAME] [--print-format]
+                             count clicks from a Varnish access log read on stdin
+                             (edge caching mode; see docs/cdn.md)
   keys create [--name N] [--role admin|member]
                              create an API key of the default workspace (shown once)
 
@@ -37,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { runWorker } = await import('./analytics/worker-command.js');
       return runWorker(config, rest);
+    }
+    case 'edge-log': {
+      const { runEdgeLog } = await import('./cdn/edge-log-command.js');
+      return runEdgeLog(config, rest);
     }
     case 'shorten':
       return runShorten(config, rest);

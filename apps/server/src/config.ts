@@ -35,8 +35,6 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Behind a proxy/load balancer: trust `X-Forwarded-For` for client IPs. */
   readonly trustProxy: boolean;
-  /** Lifetime of a dashboard sign-in session. */
-  readonly sessionTtlSeconds: number;
   /** Durable stream that carries click events to the analytics workers. */
   readonly stream: {
     /** `redis` (default with REDIS_URL), `nats`, `kafka`, or `memory` (in-process, embedded default). */
@@ -68,6 +66,21 @@ export interface Config {
   };
   /** Lifetime of a dashboard sign-in session. */
   readonly sessionTtlSeconds: number;
+  /** CDN in front of the service: redirect caching mode and where purges go. */
+  readonly cdn: CdnConfig;
+}
+
+export interface CdnConfig {
+  /** `origin` (default): redirects are `no-store`, counted here. `edge`: a CDN caches them. */
+  readonly redirectCache: 'origin' | 'edge';
+  readonly edgeTtlSeconds: number;
+  readonly edgeStaleSeconds: number;
+  readonly purge:
+    | { readonly provider: 'none' }
+    | { readonly provider: 'varnish'; readonly urls: readonly string[] }
+    | { readonly provider: 'fastly'; readonly apiToken: string; readonly serviceId: string }
+    | { readonly provider: 'cloudflare'; readonly apiToken: string; readonly zoneId: string }
+    | { readonly provider: 'cloudfront'; readonly distributionId: string };
 }
 
 export class ConfigError extends Error {
@@ -189,7 +202,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     trustProxy: bool(env, 'TRUST_PROXY', false),
-    sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
     stream,
     analytics: Object.freeze({
       inProcessWorker,
@@ -203,6 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: int(env, 'GRAPHQL_MAX_COST', 10_000, 10, 10_000_000),
     }),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
+    cdn: cdnConfig(env),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) {
@@ -245,5 +258,69 @@ function streamConfig(env: Env): Config['stream'] {
     kafkaBrokers: brokers === undefined ? undefined : Object.freeze(brokers),
     name,
     redeliverMs: int(env, 'STREAM_REDELIVER_MS', 30_000, 100, 3_600_000),
+  });
+}
+
+function required(env: Env, name: string, provider: string): string {
+  const v = str(env, name);
+  if (v === undefined) throw new ConfigError(name, `is required with PURGE_PROVIDER=${provider}`);
+  return v;
+}
+
+function cdnConfig(env: Env): CdnConfig {
+  const mode = str(env, 'REDIRECT_CACHE')?.toLowerCase() ?? 'origin';
+  if (mode !== 'origin' && mode !== 'edge') {
+    throw new ConfigError('REDIRECT_CACHE', `must be origin or edge, got "${mode}"`);
+  }
+  const provider = str(env, 'PURGE_PROVIDER')?.toLowerCase() ?? 'none';
+  let purge: CdnConfig['purge'];
+  switch (provider) {
+    case 'none':
+      purge = { provider };
+      break;
+    case 'varnish': {
+      const urls = required(env, 'VARNISH_PURGE_URLS', provider)
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      for (const u of urls) {
+        if (!/^https?:\/\//.test(u) || !URL.canParse(u)) {
+          throw new ConfigError(
+            'VARNISH_PURGE_URLS',
+            `must be comma-separated http(s) URLs, got "${u}"`,
+          );
+        }
+      }
+      purge = { provider, urls };
+      break;
+    }
+    case 'fastly':
+      purge = {
+        provider,
+        apiToken: required(env, 'FASTLY_API_TOKEN', provider),
+        serviceId: required(env, 'FASTLY_SERVICE_ID', provider),
+      };
+      break;
+    case 'cloudflare':
+      purge = {
+        provider,
+        apiToken: required(env, 'CLOUDFLARE_API_TOKEN', provider),
+        zoneId: required(env, 'CLOUDFLARE_ZONE_ID', provider),
+      };
+      break;
+    case 'cloudfront':
+      purge = { provider, distributionId: required(env, 'CLOUDFRONT_DISTRIBUTION_ID', provider) };
+      break;
+    default:
+      throw new ConfigError(
+        'PURGE_PROVIDER',
+        `must be none, varnish, fastly, cloudflare or cloudfront, got "${provider}"`,
+      );
+  }
+  return Object.freeze({
+    redirectCache: mode,
+    edgeTtlSeconds: int(env, 'EDGE_CACHE_TTL_SECONDS', 3600, 1, 365 * 86_400),
+    edgeStaleSeconds: int(env, 'EDGE_STALE_SECONDS', 30, 0, 86_400),
+    purge: Object.freeze(purge),
   });
 }

@@ -10,6 +10,8 @@ export interface ClickEvent {
   readonly ip: string;
   readonly userAgent: string | undefined;
   readonly referrer: string | undefined;
+  /** Set when the click has a natural identity (an edge log line), so re-reading it dedupes. */
+  readonly eventId?: string;
 }
 
 /** Where counted clicks go. The redirect calls `record` and never waits on storage. */

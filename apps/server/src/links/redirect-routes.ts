@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isbot } from 'isbot';
+import {
+  COUNTED_HEADER,
+  edgeCacheable,
+  redirectCacheHeaders,
+  type EdgePolicy,
+} from '../cdn/cache-policy.js';
 import type { Metrics } from '../http/metrics.js';
 import type { ClickSink } from './click-buffer.js';
 import type { LinkResolver } from './resolve-link.js';
@@ -8,6 +14,7 @@ export interface RedirectRoutesOptions {
   readonly resolver: LinkResolver;
   readonly clicks: ClickSink;
   readonly metrics: Metrics;
+  readonly policy: EdgePolicy;
 }
 
 const CODE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -35,7 +42,8 @@ export async function redirectRoutes(
   app: FastifyInstance,
   opts: RedirectRoutesOptions,
 ): Promise<void> {
-  const { resolver, clicks, metrics } = opts;
+  const { resolver, clicks, metrics, policy } = opts;
+  const edge = policy.mode === 'edge';
 
   const handler = async (
     request: FastifyRequest<{ Params: { code: string } }>,
@@ -56,7 +64,9 @@ export async function redirectRoutes(
     const r = await resolver.resolve(code, count);
     if (r.kind === 'not_found') return gone(404, NOT_FOUND_PAGE, 'not_found');
     if (r.kind === 'gone') return gone(410, GONE_PAGE[r.reason]!, r.reason);
-    if (count) {
+    // In edge mode a cacheable redirect is counted from the edge's log, not here.
+    const counted = count && !(edge && edgeCacheable(r.link));
+    if (counted) {
       const referrer = request.headers.referer;
       clicks.record({
         linkId: r.link.id,
@@ -66,12 +76,13 @@ export async function redirectRoutes(
         userAgent,
         referrer,
       });
+      if (edge) reply.header(COUNTED_HEADER, '1');
     }
-    metrics.redirects.inc({ outcome: count ? 'redirect' : 'redirect_uncounted' });
+    metrics.redirects.inc({ outcome: counted ? 'redirect' : 'redirect_uncounted' });
     return reply
       .code(r.link.redirectType)
       .header('location', r.link.url)
-      .header('cache-control', 'private, no-store')
+      .headers(redirectCacheHeaders(r.link, policy))
       .send();
   };
 

@@ -45,6 +45,13 @@ export class LinkResolver {
     return { kind: 'redirect', link: entry };
   }
 
+  /** The cached view of a code, whatever its state (no rules, no counting). */
+  async lookup(code: string): Promise<CachedLink | null> {
+    let entry = this.cache.get(code);
+    if (entry instanceof Promise) entry = await entry;
+    return entry === undefined ? this.#load(code) : entry;
+  }
+
   async #load(code: string): Promise<CachedLink | null> {
     const link = await findByCode(this.db, code);
     const entry: CachedLink | null =
