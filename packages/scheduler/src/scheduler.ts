@@ -41,6 +41,12 @@ const CANCELLED = 2;
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/**
+ * Shared empty list for nodes without dependencies or dependents; it is never
+ * written to (link() and the constructor replace it before adding).
+ */
+const NO_NODES: TaskNode[] = [];
+
 /** The per-attempt context; its AbortController is only created if the task reads `signal`. */
 class AttemptContext implements TaskContext {
   private controller: AbortController | undefined;
@@ -83,8 +89,8 @@ class TaskNode {
   remaining = 0;
   /** Scratch counter for the cycle check. */
   mark = 0;
-  deps: TaskNode[] = [];
-  readonly dependents: TaskNode[] = [];
+  deps: TaskNode[] = NO_NODES;
+  dependents: TaskNode[] = NO_NODES;
   attempt = 0;
   /** Bumped when an attempt ends, so late settlements of abandoned attempts are ignored. */
   token = 0;
@@ -202,22 +208,33 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     } else {
       throw new InvalidOptionsError('tasks must be an object or a Map of task definitions');
     }
+    // Two passes: resolve names and count each node's dependents, then fill
+    // exactly-sized dependents arrays (growing them push by push costs memory and
+    // time on large graphs).
     const missing: Array<{ task: string; dependency: string }> = [];
     for (const node of this.order) {
-      const deps: TaskNode[] = new Array(node.task.dependsOn.length);
-      let i = 0;
-      for (const name of node.task.dependsOn) {
+      const names = node.task.dependsOn;
+      const deps: TaskNode[] = [];
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
         const dep = this.nodes.get(name);
         if (dep === undefined) missing.push({ task: node.name, dependency: name });
         else {
-          deps[i++] = dep;
-          dep.dependents.push(node);
+          deps.push(dep);
+          dep.mark++;
         }
       }
       node.deps = deps;
       node.remaining = deps.length;
     }
     if (missing.length > 0) throw new UnknownDependencyError(missing);
+    for (const node of this.order) {
+      if (node.mark > 0) node.dependents = new Array<TaskNode>(node.mark);
+      node.mark = 0;
+    }
+    for (const node of this.order) {
+      for (const dep of node.deps) dep.dependents[dep.mark++] = node;
+    }
     checkAcyclic(this.order);
   }
 
@@ -452,6 +469,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     node.deps = node.task.dependsOn.map((dep) => this.nodes.get(dep) as TaskNode);
     let remaining = 0;
     for (const dep of node.deps) {
+      if (dep.dependents === NO_NODES) dep.dependents = [];
       dep.dependents.push(node);
       if (!(dep.state === DONE && dep.status === 'succeeded')) remaining++;
     }
