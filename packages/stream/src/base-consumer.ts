@@ -49,8 +49,15 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
   protected abstract commit(handles: H[]): Promise<void>;
   /** Hands unacked deliveries back so that they are delivered again as soon as the broker allows. */
   protected abstract release(handles: H[]): Promise<void>;
+  /** Restarts the ack timeout of deliveries this consumer still holds. */
+  protected abstract touch(handles: H[]): Promise<void>;
   /** Releases connections; called once, after every held message was released. */
   protected abstract shutdown(): Promise<void>;
+  /**
+   * The adapter's ack timeout, or `undefined` when unacked messages are never taken from a live
+   * consumer (Kafka). `run` extends a running batch at a third of it.
+   */
+  protected abstract readonly ackTimeoutMs: number | undefined;
 
   get inFlight(): number {
     return this.held.size;
@@ -110,6 +117,21 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
     }
   }
 
+  async extend(messages: readonly StreamMessage<T>[]): Promise<void> {
+    if (!Array.isArray(messages)) {
+      throw new StreamValidationError('extend expects an array of messages');
+    }
+    if (this.closed) throw new StreamClosedError(`consumer ${this.name}`);
+    const handles: H[] = [];
+    for (const message of messages) {
+      const handle = this.held.get(message);
+      if (handle !== undefined) handles.push(handle);
+    }
+    if (handles.length > 0) {
+      await brokerCall(`extend for group ${this.group}`, () => this.touch(handles));
+    }
+  }
+
   run(
     handler: (batch: readonly StreamMessage<T>[]) => Promise<void>,
     options: RunOptions<T> = {},
@@ -136,8 +158,21 @@ export abstract class BaseConsumer<T, H> implements StreamConsumer<T> {
           continue;
         }
         if (batch.length === 0) continue;
+        // Keep a slow batch from being redelivered to another consumer while it is handled.
+        const timeout = this.ackTimeoutMs;
+        const heartbeat =
+          timeout === undefined
+            ? undefined
+            : setInterval(
+                () => void this.extend(batch).catch(() => undefined),
+                Math.max(10, Math.floor(timeout / 3)),
+              );
         try {
-          await handler(batch);
+          try {
+            await handler(batch);
+          } finally {
+            clearInterval(heartbeat);
+          }
           await this.ack(batch);
         } catch (error) {
           await this.releaseMessages(batch).catch(() => undefined);

@@ -275,6 +275,14 @@ class InProcessStream<T> implements StreamAdapter<T> {
     this.compact();
   }
 
+  touch(handles: Handle[]): void {
+    const deadline = Date.now() + this.ackTimeoutMs;
+    for (const { group, seq, consumer } of handles) {
+      const pending = group.pending.get(seq);
+      if (pending && pending.consumer === consumer) pending.deadline = deadline;
+    }
+  }
+
   release(handles: Handle[]): void {
     const touched = new Set<GroupState>();
     for (const { group, seq, consumer } of handles) {
@@ -411,6 +419,14 @@ class InProcessConsumer<T> extends BaseConsumer<T, Handle> {
 
   protected async release(handles: Handle[]): Promise<void> {
     this.owner.release(handles);
+  }
+
+  protected async touch(handles: Handle[]): Promise<void> {
+    this.owner.touch(handles);
+  }
+
+  protected get ackTimeoutMs(): number {
+    return this.owner.ackTimeoutMs;
   }
 
   protected async shutdown(): Promise<void> {

@@ -425,6 +425,11 @@ class KafkaConsumer<T> extends BaseConsumer<T, Handle> {
     if (handles.some((h) => h.generation === this.generation)) this.needsRestart = true;
   }
 
+  /** Kafka never takes messages from a live member: nothing to extend. */
+  protected async touch(): Promise<void> {}
+
+  protected readonly ackTimeoutMs = undefined;
+
   protected async shutdown(): Promise<void> {
     try {
       await this.messages?.close().catch(() => undefined);

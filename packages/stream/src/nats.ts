@@ -392,6 +392,15 @@ class NatsConsumer<T> extends BaseConsumer<T, JsMsg> {
     await this.session.nc.flush();
   }
 
+  protected async touch(handles: JsMsg[]): Promise<void> {
+    for (const msg of handles) msg.working();
+    await this.session.nc.flush();
+  }
+
+  protected get ackTimeoutMs(): number {
+    return this.owner.settings.ackWaitMs;
+  }
+
   protected async shutdown(): Promise<void> {
     this.owner.forget(this);
   }

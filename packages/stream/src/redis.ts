@@ -390,6 +390,22 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
     ]);
   }
 
+  /** Resets the idle time of entries this consumer still owns (an XCLAIM to itself). */
+  protected async touch(handles: string[]): Promise<void> {
+    await this.owner.redis.eval(
+      TOUCH_SCRIPT,
+      1,
+      this.owner.settings.key,
+      this.group,
+      this.name,
+      ...handles,
+    );
+  }
+
+  protected get ackTimeoutMs(): number {
+    return this.owner.settings.claimIdleMs;
+  }
+
   protected async shutdown(): Promise<void> {
     try {
       const { key } = this.owner.settings;
@@ -412,6 +428,23 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
     }
   }
 }
+
+/**
+ * Claims each entry back to its owner only when that owner is still the caller: a plain
+ * `XCLAIM … 0` would also take entries another consumer has claimed meanwhile. Atomic, as a
+ * script.
+ */
+const TOUCH_SCRIPT = `
+local touched = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    touched = touched + 1
+  end
+end
+return touched
+`;
 
 function hasFields(entry: RawEntry): boolean {
   return Array.isArray(entry[1]);

@@ -143,6 +143,13 @@ export interface StreamConsumer<T = JsonValue> {
     handler: (batch: readonly StreamMessage<T>[]) => Promise<void>,
     options?: RunOptions<T>,
   ): Promise<void>;
+  /**
+   * Tells the broker these messages are still being processed, restarting their ack timeout so
+   * that they are not redelivered to another consumer meanwhile. `run` does this by itself
+   * while a handler runs; call it when processing a fetched batch takes longer than the ack
+   * timeout. Messages already acked, or claimed by another consumer, are left alone.
+   */
+  extend(messages: readonly StreamMessage<T>[]): Promise<void>;
   /** Messages delivered to this consumer and not yet acked. */
   readonly inFlight: number;
   /**

@@ -226,6 +226,33 @@ export function streamContract(target: ContractTarget): void {
       expect(new Set(seen.flat().slice(5))).toEqual(new Set(seen[0]));
     });
 
+    it('run(): a handler slower than the ack timeout keeps its batch; no other consumer gets it', async () => {
+      const producer = await stream.createProducer();
+      const slow = await stream.createConsumer({ group: 'g1', batchSize: 5, waitMs: 100 });
+      const other = await stream.createConsumer({ group: 'g1', batchSize: 5 });
+      await producer.publishBatch(messages(5));
+      let handled: string[] = [];
+      let started!: () => void;
+      const inHandler = new Promise<void>((r) => (started = r));
+      const loop = slow.run(async (batch) => {
+        started();
+        await new Promise((r) => setTimeout(r, target.ackTimeoutMs * 2.5));
+        handled = batch.map((m) => m.id);
+      });
+      await inHandler;
+
+      // Poll often, so that claim scans and redeliveries would be seen.
+      const stolen: StreamMessage<Payload>[] = [];
+      const until = Date.now() + target.ackTimeoutMs * 2;
+      while (Date.now() < until) stolen.push(...(await other.fetch({ waitMs: 100 })));
+      await slow.close();
+      await loop;
+
+      expect(stolen).toEqual([]);
+      expect(handled).toHaveLength(5);
+      expect(await other.fetch({ waitMs: 200 })).toEqual([]);
+    });
+
     it('shares a group between consumers: each message goes to exactly one of them', async () => {
       const producer = await stream.createProducer();
       const a = await stream.createConsumer({ group: 'g1', batchSize: 10, waitMs: 300 });
