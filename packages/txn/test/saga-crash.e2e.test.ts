@@ -31,17 +31,28 @@ function runChild(
 }
 
 // Where the orchestrator dies, whether the order can be served, and how it must end.
-const cases = [
+interface CrashCase {
+  at: string;
+  qty: number;
+  end: 'completed' | 'compensated';
+  /** Stock set before resuming. */
+  restock?: number;
+}
+
+const cases: CrashCase[] = [
   { at: 'step-started:charge-payment', qty: 2, end: 'completed' },
   // Charged, but the result was not logged: the step runs again and must not charge twice.
   { at: 'step-returned:charge-payment', qty: 2, end: 'completed' },
   { at: 'step-returned:reserve-inventory', qty: 2, end: 'completed' },
   { at: 'step-succeeded:confirm-order', qty: 2, end: 'completed' },
-  // Inventory refuses (qty above stock): killed while refunding, before and after the refund.
+  // Inventory refuses (qty above stock): killed once the refusal is logged but before the saga
+  // turns to compensating (the refusal must stand), then while refunding, before and after it.
+  // Stock arrives before the resume: a re-run would now succeed, so only a kept verdict passes.
+  { at: 'step-failed:reserve-inventory', qty: 50, end: 'compensated', restock: 100 },
   { at: 'compensation-started:charge-payment', qty: 50, end: 'compensated' },
   { at: 'compensation-returned:charge-payment', qty: 50, end: 'compensated' },
   { at: 'compensation-started:create-order', qty: 50, end: 'compensated' },
-] as const;
+];
 
 describe.skipIf(!url)('saga orchestrator killed with SIGKILL mid-saga, then resumed', () => {
   let db: TestDatabase;
@@ -58,7 +69,7 @@ describe.skipIf(!url)('saga orchestrator killed with SIGKILL mid-saga, then resu
 
   it.each(cases)(
     'killed at $at (qty $qty): a new orchestrator resumes it to $end',
-    async ({ at, qty, end }) => {
+    async ({ at, qty, end, restock }) => {
       const orderId = `o-${at.replace(/[^a-z]/g, '')}`;
       const item = `item-${orderId}`;
       const app = `txn-saga-${orderId}`;
@@ -74,6 +85,9 @@ describe.skipIf(!url)('saga orchestrator killed with SIGKILL mid-saga, then resu
       expect(killed.stdout).toContain(at);
       expect(killed.stdout).not.toContain('finished');
       await waitForSessionsGone(url!, app);
+      if (restock !== undefined) {
+        await pool.query('UPDATE shop_inventory SET stock = $2 WHERE item = $1', [item, restock]);
+      }
 
       const sagas = new SagaOrchestrator({ connection: pool, sagas: [orderSaga(pool)] });
       await sagas.start();
@@ -95,7 +109,7 @@ describe.skipIf(!url)('saga orchestrator killed with SIGKILL mid-saga, then resu
       } else {
         expect(state.order?.status).toBe('cancelled');
         expect(state.payments[0]?.status).toBe('refunded');
-        expect(state.stock).toBe(10);
+        expect(state.stock).toBe(restock ?? 10);
         expect(state.reserved).toBe(0);
       }
     },

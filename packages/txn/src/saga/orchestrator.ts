@@ -421,7 +421,8 @@ export class SagaOrchestrator {
 
   /**
    * Resumes every unfinished saga whose orchestrator is gone, one after another, and returns
-   * their outcomes. Sagas of live orchestrators are left alone.
+   * their outcomes. Sagas of live orchestrators, and of kinds not registered here, are left
+   * alone.
    *
    * @example
    * await sagas.start();
@@ -430,8 +431,11 @@ export class SagaOrchestrator {
   async resumeAll(): Promise<SagaOutcome[]> {
     this.assertStarted();
     const outcomes: SagaOutcome[] = [];
-    for (const { id, owner } of await this.store.open()) {
-      if (owner === this.owner || this.running.has(id)) continue;
+    for (const { id, name } of await this.store.open()) {
+      // Sagas of kinds registered elsewhere belong to the orchestrators that know them. Our own
+      // unfinished sagas that are not running here (their run failed on a log write) are
+      // taken up again too.
+      if (this.running.has(id) || !this.definitions.has(name)) continue;
       try {
         outcomes.push(await this.resume(id));
       } catch (err) {
@@ -502,20 +506,33 @@ export class SagaOrchestrator {
     let error: unknown;
 
     if (record.status === 'running') {
+      let failedAt: { step: string; error: StoredError } | undefined;
       for (let idx = 0; idx < resolved.steps.length; idx++) {
-        if (record.steps[idx]!.status === 'succeeded') continue;
+        const logged = record.steps[idx]!;
+        if (logged.status === 'succeeded') continue;
         const { step, retry, timeoutMs } = resolved.steps[idx]!;
+        if (logged.status === 'failed') {
+          // Failed for good before a crash, which came before the switch to compensating: the
+          // verdict stands, the step is not given new attempts.
+          failedAt = {
+            step: step.name,
+            error: logged.error ?? { name: 'Error', message: 'failed' },
+          };
+          break;
+        }
         const failure = await this.runStep(sagaId, idx, step, retry, timeoutMs, input, results);
         if (failure) {
           error = failure;
-          await this.store.setStatus(sagaId, this.owner, 'compensating', {
-            ...storedError(failure),
-            step: step.name,
-          });
+          failedAt = { step: step.name, error: storedError(failure) };
           break;
         }
       }
-      if (error === undefined) {
+      if (failedAt) {
+        await this.store.setStatus(sagaId, this.owner, 'compensating', {
+          ...failedAt.error,
+          step: failedAt.step,
+        });
+      } else {
         await this.store.setStatus(sagaId, this.owner, 'completed');
         await this.emit({ type: 'saga-finished', sagaId, status: 'completed' });
         return outcomeOf(await this.mustGet(sagaId));

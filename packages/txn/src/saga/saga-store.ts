@@ -164,10 +164,10 @@ export class SagaStore {
     );
   }
 
-  /** Ids and owners of sagas that are not finished. */
-  async open(): Promise<{ id: string; owner: string | null }[]> {
-    const { rows } = await this.pool.query<{ id: string; owner: string | null }>(
-      `SELECT id, owner FROM ${this.sagas} WHERE status IN ('running', 'compensating') ORDER BY created_at, id`,
+  /** Ids and kinds of the sagas that are not finished. */
+  async open(): Promise<{ id: string; name: string }[]> {
+    const { rows } = await this.pool.query<{ id: string; name: string }>(
+      `SELECT id, name FROM ${this.sagas} WHERE status IN ('running', 'compensating') ORDER BY created_at, id`,
     );
     return rows;
   }
