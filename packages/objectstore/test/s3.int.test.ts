@@ -20,7 +20,7 @@ describe('S3ObjectStore presigned uploads', () => {
 
   async function refusalFor(url: string, body: Uint8Array, headers: Record<string, string>) {
     const before = harness.proxy.refusals.length;
-    const response = await fetch(url, { method: 'PUT', headers, body });
+    const response = await fetch(url, { method: 'PUT', headers, body: Uint8Array.from(body) });
     await response.arrayBuffer();
     return { status: response.status, reason: harness.proxy.refusals[before] };
   }

@@ -20,7 +20,8 @@ async function put(
   body: Uint8Array,
   headers: Record<string, string>,
 ): Promise<{ status: number; etag: string | null }> {
-  const response = await fetch(url, { method: 'PUT', headers, body });
+  // A copy typed as ArrayBuffer-backed, which fetch's BodyInit requires.
+  const response = await fetch(url, { method: 'PUT', headers, body: Uint8Array.from(body) });
   await response.arrayBuffer();
   return { status: response.status, etag: response.headers.get('etag') };
 }
