@@ -160,10 +160,12 @@ export class Subscription {
       );
       if (!lock[0]?.locked) return { processed: 0, caughtUp: true, busy: true };
       let after = await store.getCheckpoint(this.name, { tx });
-      if (after === undefined) {
-        after = this.from === 'end' ? await store.headPosition({ tx }) : START;
+      if (after === undefined && this.from === 'end') {
+        // Pin "the end" now, so events appended after this first poll are all delivered.
+        after = await store.headPosition({ tx });
         await store.setCheckpoint(this.name, after, { tx });
       }
+      after ??= START;
       const page = await store.readAll({ after, limit: this.batchSize, tx });
       const relevant = filterTypes(this.projection, page.events);
       if (relevant.length > 0) await this.projection.handle(relevant, tx);
