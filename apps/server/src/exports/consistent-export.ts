@@ -65,8 +65,10 @@ export interface ConsistentExportOptions {
  *    below it later — rows whose ids were assigned early but committed late are not skipped,
  *    and no row is read twice.
  * 3. Follow the tail: when a page comes back short, everything below the horizon is out. Once
- *    the horizon has passed X0, every row that existed at the start has been exported: done.
- *    Until then (an old transaction still open) wait and poll.
+ *    the horizon has passed X0, every row that existed at the start has been exported. Then
+ *    take the xmax X1 of that moment and follow the tail once more until the horizon passes
+ *    X1, so every change committed before the export caught up is in it too: done. While an
+ *    older transaction holds the horizon back, wait and poll.
  *
  * Rows changed during the export carry a new txid and appear again at the tail with
  * `change: 'updated'`; rows that existed at the start come with `change: 'existing'` and rows
@@ -98,10 +100,13 @@ export function consistentExport<T>(
     let after: { txid: string; key: string } | undefined;
     let stalledSince: number | undefined;
     let horizon = '0';
+    let target = startXmax;
+    let tailTarget: bigint | undefined;
     for (;;) {
       if (options.signal?.aborted) throw new AppError('unavailable', 'The export was cancelled.');
-      const [h] = await db.query<{ h: string }>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h`,
+      const [h] = await db.query<{ h: string; m: string }>(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h,
+                pg_snapshot_xmax(pg_current_snapshot())::text AS m`,
       );
       horizon = h!.h;
       const page = await source.page(db, after, horizon, snapshot, pageSize);
@@ -116,7 +121,14 @@ export function consistentExport<T>(
         stalledSince = undefined;
         continue;
       }
-      if (BigInt(horizon) >= startXmax) break;
+      if (BigInt(horizon) >= target) {
+        // Caught up with the start. Follow the tail once more, up to everything committed
+        // by now, so changes made while the export ran are in it too; then stop.
+        if (tailTarget !== undefined) break;
+        tailTarget = BigInt(h!.m);
+        target = tailTarget;
+        if (BigInt(horizon) >= target) break;
+      }
       stalledSince ??= Date.now();
       if (Date.now() - stalledSince > stallTimeoutMs) {
         throw new AppError(

@@ -33,13 +33,15 @@ export const LINK_COLUMNS: readonly (keyof LinkExportRow)[] = [
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
+// ORDER BY names the table columns: the text aliases in the select list would sort as text.
+
 /** Every link of a workspace, deleted ones included (their deletion is a change). */
 export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
   return {
     async page(q, after, horizon, snapshot, limit) {
       const rows = await q.query<{
-        txid: string;
-        id: string;
+        txid_text: string;
+        id_text: string;
         change: Change;
         code: string;
         url: string;
@@ -54,7 +56,7 @@ export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
         updated_at: Date;
         deleted_at: Date | null;
       }>(
-        `SELECT txid::text AS txid, id::text AS id,
+        `SELECT txid::text AS txid_text, id::text AS id_text,
                 CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing'
                      WHEN pg_visible_in_snapshot(created_txid, $4::pg_snapshot) THEN 'updated'
                      ELSE 'created' END AS change,
@@ -63,13 +65,13 @@ export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
            FROM links
           WHERE workspace_id = $1 AND txid < $2::xid8
             AND ($5::xid8 IS NULL OR (txid, id) > ($5::xid8, $6::bigint))
-          ORDER BY txid, id
+          ORDER BY links.txid, links.id
           LIMIT $3`,
         [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
       );
       return rows.map((r): KeyedRow<LinkExportRow> => ({
-        txid: r.txid,
-        key: r.id,
+        txid: r.txid_text,
+        key: r.id_text,
         change: r.change,
         data: {
           code: r.code,
@@ -129,8 +131,8 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
   return {
     async page(q, after, horizon, snapshot, limit) {
       const rows = await q.query<{
-        txid: string;
-        seq: string;
+        txid_text: string;
+        seq_text: string;
         existing: boolean;
         event_id: string;
         clicked_at: Date;
@@ -143,7 +145,7 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
         os: string;
         is_bot: boolean;
       }>(
-        `SELECT txid::text AS txid, seq::text AS seq,
+        `SELECT txid::text AS txid_text, seq::text AS seq_text,
                 pg_visible_in_snapshot(txid, $4::pg_snapshot) AS existing,
                 event_id, clicked_at, code, referrer, referrer_host, country, device, browser, os,
                 is_bot
@@ -153,7 +155,7 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
             AND ($7::bigint IS NULL OR link_id = $7)
             AND ($8::timestamptz IS NULL OR clicked_at >= $8)
             AND ($9::timestamptz IS NULL OR clicked_at < $9)
-          ORDER BY txid, seq
+          ORDER BY clicks.txid, clicks.seq
           LIMIT $3`,
         [
           f.workspaceId,
@@ -168,8 +170,8 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
         ],
       );
       return rows.map((r): KeyedRow<ClickExportRow> => ({
-        txid: r.txid,
-        key: r.seq,
+        txid: r.txid_text,
+        key: r.seq_text,
         change: r.existing ? 'existing' : 'created',
         data: {
           eventId: r.event_id,
