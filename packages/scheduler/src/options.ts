@@ -76,7 +76,7 @@ function progressLogger(p: Progress): void {
   console.log(`Progress: ${p.percent.toFixed(1)}% (${p.settled}/${p.total})`);
 }
 
-/** Turns backoff options (or a function) into a function; `where` names the owner in errors. */
+/** Turns backoff options (or a function) into a delay function; `fail` reports bad input. */
 export function resolveBackoff(
   value: BackoffOptions | BackoffFunction,
   fail: (message: string) => never,
