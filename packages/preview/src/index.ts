@@ -14,3 +14,5 @@ export {
 export { decodeHtml } from './charset.js';
 export { extractMetadata, type ExtractOptions, type PageMetadata } from './extract.js';
 export { fetchPreview, type FetchPreviewOptions, type LinkPreview } from './preview.js';
+export { isLinkPreviewBot } from './crawlers.js';
+export { renderPreviewPage, type PreviewPageInput } from './render.js';
