@@ -9,7 +9,7 @@
 // (wall time, peak RSS) and checks every output with cmp against GNU sort's. Prints a
 // Markdown table with MB/s and ratios; raw figures go to bench/results/. Medians are
 // taken over --repeats runs. Removes its data afterwards unless --keep.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,87 +117,133 @@ const median = (xs) => {
 };
 
 const results = [];
+const resultsDir = join(here, 'results');
+fs.mkdirSync(resultsDir, { recursive: true });
+const partial = join(resultsDir, `bench-${Date.now()}.jsonl`);
 const disk = diskSpeed();
 log(
   `disk sequential write ${disk.writeMBps.toFixed(0)} MB/s, read ${disk.readMBps.toFixed(0)} MB/s (dd, O_DIRECT)`,
 );
 const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+fs.appendFileSync(partial, `${JSON.stringify({ disk, load, budget, repeats })}\n`);
 
-for (const size of sizes) {
-  for (const kind of kinds) {
+const rows = new Map();
+function rowFor(kind, size) {
+  const key = `${kind}-${size}`;
+  if (!rows.has(key)) {
     const input = join(dir, `${kind}-${size}g.txt`);
     log(`generating ${input}`);
     generate(kind, size * GiB, input);
-    const bytes = fs.statSync(input).size;
-    const flags = kind === 'int' ? ['-n'] : [];
-    const gnuOut = join(dir, 'out.gnu');
-    const extOut = join(dir, 'out.ext');
-    const row = { kind, sizeGiB: size, bytes, budget, contenders: {} };
-    const record = (name, runs, correct) => {
-      const secs = median(runs.map((r) => r.secs));
-      row.contenders[name] = {
-        secs,
-        runs: runs.map((r) => r.secs),
-        MBps: bytes / MB / secs,
-        rssMiB: median(runs.map((r) => r.rssMiB)),
-        correct,
-      };
-      log(
-        `${kind} ${size}G ${name}: ${secs.toFixed(1)} s, ${(bytes / MB / secs).toFixed(1)} MB/s, correct=${correct}`,
-      );
+    const row = {
+      kind,
+      sizeGiB: size,
+      bytes: fs.statSync(input).size,
+      budget,
+      input,
+      contenders: {},
     };
+    rows.set(key, row);
+    results.push(row);
+  }
+  return rows.get(key);
+}
+const gnuOutFor = (row) => join(dir, `gnu-${row.kind}-${row.sizeGiB}.out`);
+function record(row, name, runs, correct, extra = {}) {
+  const secs = median(runs.map((r) => r.secs));
+  row.contenders[name] = {
+    secs,
+    runs: runs.map((r) => r.secs),
+    MBps: row.bytes / MB / secs,
+    rssMiB: median(runs.map((r) => r.rssMiB)),
+    correct,
+    ...extra,
+  };
+  const c = row.contenders[name];
+  log(
+    `${row.kind} ${row.sizeGiB}G ${name}: ${secs.toFixed(1)} s, ${c.MBps.toFixed(1)} MB/s, ` +
+      `RSS ${c.rssMiB.toFixed(0)} MiB, correct=${correct}`,
+  );
+  fs.appendFileSync(
+    partial,
+    `${JSON.stringify({ kind: row.kind, sizeGiB: row.sizeGiB, name, ...c })}\n`,
+  );
+}
+const statsOf = (r) => {
+  const line = r.stderr.split('\n').find((l) => l.startsWith('{'));
+  return line ? JSON.parse(line) : null;
+};
+
+// Main comparison first (GNU sort and extsort, same budget), then the 8 MiB multi-pass
+// run and the slow seed baseline, so the most important figures arrive first.
+for (const size of sizes) {
+  for (const kind of kinds) {
+    const row = rowFor(kind, size);
+    const flags = kind === 'int' ? ['-n'] : [];
+    const extOut = join(dir, 'out.ext');
     const gnuRuns = [];
     const extRuns = [];
     let extCorrect = true;
     for (let i = 0; i < repeats; i++) {
       gnuRuns.push(
-        timed('sort', [...flags, '-S', budget, '--parallel=2', '-T', tmp, '-o', gnuOut, input], {
-          LC_ALL: 'C',
-        }),
+        timed(
+          'sort',
+          [...flags, '-S', budget, '--parallel=2', '-T', tmp, '-o', gnuOutFor(row), row.input],
+          {
+            LC_ALL: 'C',
+          },
+        ),
       );
       extRuns.push(
-        timed('node', [cli, ...flags, '-S', budget, '-T', tmp, '--stats', '-o', extOut, input]),
+        timed('node', [cli, ...flags, '-S', budget, '-T', tmp, '--stats', '-o', extOut, row.input]),
       );
-      extCorrect &&= same(extOut, gnuOut);
+      extCorrect &&= same(extOut, gnuOutFor(row));
       fs.rmSync(extOut, { force: true });
     }
-    record('gnu-sort', gnuRuns, true);
-    const lastStats = extRuns
-      .at(-1)
-      .stderr.split('\n')
-      .find((l) => l.startsWith('{'));
-    row.extsortStats = lastStats ? JSON.parse(lastStats) : null;
-    record('extsort', extRuns, extCorrect);
-    if (runMultipass && size === 1 && kind === 'int') {
-      const r = timed('node', [
-        cli,
-        ...flags,
-        '-S',
-        '8M',
-        '-T',
-        tmp,
-        '--stats',
-        '-o',
-        extOut,
-        input,
-      ]);
-      const st = r.stderr.split('\n').find((l) => l.startsWith('{'));
-      row.multipassStats = st ? JSON.parse(st) : null;
-      record('extsort-8MiB', [r], same(extOut, gnuOut));
-      fs.rmSync(extOut, { force: true });
+    record(row, 'gnu-sort', gnuRuns, true);
+    record(row, 'extsort', extRuns, extCorrect, { stats: statsOf(extRuns.at(-1)) });
+    const keepForLater = size === 1 && kind === 'int' && (runMultipass || runSeed);
+    if (!keepForLater) {
+      fs.rmSync(gnuOutFor(row), { force: true });
+      if (args.keep !== 'true') fs.rmSync(row.input, { force: true });
     }
-    if (runSeed && size === 1 && kind === 'int') {
-      const chunkDir = join(dir, 'seed-chunks');
-      fs.rmSync(chunkDir, { recursive: true, force: true });
-      fs.mkdirSync(chunkDir);
-      const r = timed('node', [seedScript, input, extOut, chunkDir]);
-      record('seed', [r], same(extOut, gnuOut));
-      fs.rmSync(chunkDir, { recursive: true, force: true });
-      fs.rmSync(extOut, { force: true });
-    }
-    fs.rmSync(gnuOut, { force: true });
-    results.push(row);
   }
+}
+
+// The 1 GiB integer file again: extsort with an 8 MiB budget (multi-pass merge), then
+// the seed approach, both checked against GNU sort's output from above.
+const intRow = rows.get('int-1');
+if (intRow !== undefined) {
+  const row = intRow;
+  const flags = ['-n'];
+  const extOut = join(dir, 'out.ext');
+  if (runMultipass) {
+    const r = timed('node', [
+      cli,
+      ...flags,
+      '-S',
+      '8M',
+      '-T',
+      tmp,
+      '--stats',
+      '-o',
+      extOut,
+      row.input,
+    ]);
+    record(row, 'extsort -S 8M', [r], same(extOut, gnuOutFor(row)), { stats: statsOf(r) });
+    fs.rmSync(extOut, { force: true });
+  }
+  if (runSeed) {
+    const chunkDir = join(dir, 'seed-chunks');
+    fs.rmSync(chunkDir, { recursive: true, force: true });
+    fs.mkdirSync(chunkDir);
+    const r = timed('node', [seedScript, row.input, extOut, chunkDir]);
+    record(row, 'seed (readline+heap)', [r], same(extOut, gnuOutFor(row)));
+    fs.rmSync(chunkDir, { recursive: true, force: true });
+    fs.rmSync(extOut, { force: true });
+  }
+
+  fs.rmSync(gnuOutFor(row), { force: true });
+  if (args.keep !== 'true') fs.rmSync(row.input, { force: true });
 }
 
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -224,10 +270,5 @@ for (const row of results) {
 }
 const report = lines.join('\n');
 process.stdout.write(`${report}\n`);
-fs.mkdirSync(join(here, 'results'), { recursive: true });
-fs.writeFileSync(
-  join(here, 'results', `bench-${Date.now()}.json`),
-  JSON.stringify({ disk, load, budget, repeats, results }, null, 2),
-);
+fs.writeFileSync(partial.replace(/\.jsonl$/, '.md'), `${report}\n`);
 if (args.keep !== 'true') fs.rmSync(dir, { recursive: true, force: true });
-void execFileSync;

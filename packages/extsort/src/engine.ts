@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { mkdtemp, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -9,7 +10,8 @@ import { MAX_PIECE_BYTES, lineEnd } from './chunk-sort.js';
 import { LineComparator } from './compare.js';
 import { ExtsortError, deserializeError, fsError } from './errors.js';
 import type { NormalizedOptions, SortProgress } from './options.js';
-import type { DirectSink, WorkerInit, WorkerReply, WorkerTask } from './worker.js';
+import { createTaskRunner } from './tasks.js';
+import type { DirectSink, WorkerInit, WorkerReply, WorkerTask } from './tasks.js';
 
 /** Where input comes from: a file path or an async stream of bytes (`name` is for messages). */
 export type Source =
@@ -42,6 +44,8 @@ const WORKER_OVERHEAD = 10 * MiB;
 const SORT_OUT = MiB;
 const MIN_READ = 64 * 1024;
 const PORT_CREDITS = 4;
+const INLINE_BELOW = 64 * MiB;
+const SMALL_INPUT = 4 * MiB;
 
 function workerUrl(): URL {
   const here = new URL('./worker.js', import.meta.url);
@@ -69,11 +73,11 @@ interface Plan {
  * Splits the memory budget between chunk buffers (input being read or sorted) and
  * per-worker arenas (8-byte sort keys per line; reused as read buffers when merging).
  */
-export function planMemory(bufferSize: number, parallel: number): Plan {
-  // Each worker thread costs ~10 MiB of its own; with a small budget one worker is
-  // the best use of it (the 64 MiB of slack over the budget covers Node itself).
-  const workers = bufferSize < 64 * MiB ? 1 : Math.max(1, Math.min(parallel, 8));
-  const reserve = workers * SORT_OUT + (workers > 1 ? workers * WORKER_OVERHEAD : 0);
+export function planMemory(bufferSize: number, parallel: number, inline: boolean): Plan {
+  // Each worker thread costs ~10 MiB of its own, charged to the budget; inline (main
+  // thread) sorting costs nothing extra and is what small budgets use.
+  const workers = inline ? 1 : Math.max(1, Math.min(parallel, 8));
+  const reserve = workers * SORT_OUT + (inline ? 0 : workers * WORKER_OVERHEAD);
   const usable = Math.max(2 * MiB, bufferSize - reserve);
   // A sorted piece never exceeds MAX_PIECE_BYTES, so bigger chunks would not make
   // fewer runs; what is left of the budget goes to keys and merge read buffers.
@@ -96,17 +100,44 @@ interface PendingTask {
   reject: (e: Error) => void;
 }
 
+/** Somewhere a task can run: a worker thread, or the main thread itself. */
+interface Lane {
+  post(task: WorkerTask, transfer: ArrayBuffer[]): void;
+  stop(): Promise<void>;
+}
+
 class Pool {
-  readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly waiters: ((w: Worker) => void)[] = [];
+  private readonly lanes: Lane[] = [];
+  private readonly idle: Lane[] = [];
+  private readonly waiters: ((w: Lane) => void)[] = [];
   private readonly pending = new Map<number, PendingTask>();
   private nextId = 1;
   private failure: Error | null = null;
+  private closed = false;
   onOut: ((buf: ArrayBuffer, len: number) => void) | null = null;
   readonly progress = new SharedArrayBuffer(8 * 16);
 
-  constructor(n: number, init: Omit<WorkerInit, 'progress' | 'slot'>) {
+  /**
+   * `inline` runs tasks on the main thread (sliced, so signals and progress stay
+   * live): for small budgets a worker thread's own ~10 MiB would not fit.
+   */
+  constructor(n: number, init: Omit<WorkerInit, 'progress' | 'slot'>, inline: boolean) {
+    if (inline) {
+      const yieldNow = (): Promise<void> =>
+        new Promise((res, rej) => setImmediate(() => (this.closed ? rej(abortError()) : res())));
+      const lane: Lane = {
+        post: (task) => {
+          setImmediate(() => void runner.runSliced(task, yieldNow));
+        },
+        stop: () => Promise.resolve(),
+      };
+      const runner = createTaskRunner({ ...init, progress: this.progress, slot: 0 }, null, (m) =>
+        this.onMessage(lane, m),
+      );
+      this.lanes.push(lane);
+      this.idle.push(lane);
+      return;
+    }
     const url = workerUrl();
     for (let i = 0; i < n; i++) {
       const data: WorkerInit = { ...init, progress: this.progress, slot: i };
@@ -114,18 +145,23 @@ class Pool {
         workerData: data,
         resourceLimits: { maxYoungGenerationSizeMb: 2 },
       });
-      w.on('message', (m: WorkerReply) => this.onMessage(w, m));
+      const lane: Lane = {
+        post: (task, transfer) => w.postMessage(task, transfer),
+        stop: () => w.terminate().then(() => undefined),
+      };
+      w.on('message', (m: WorkerReply) => this.onMessage(lane, m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => {
-        if (code !== 0)
+        if (code !== 0 && !this.closed) {
           this.fail(new ExtsortError('IO_ERROR', `worker thread exited with code ${code}`));
+        }
       });
-      this.workers.push(w);
-      this.idle.push(w);
+      this.lanes.push(lane);
+      this.idle.push(lane);
     }
   }
 
-  private onMessage(w: Worker, m: WorkerReply): void {
+  private onMessage(w: Lane, m: WorkerReply): void {
     if (m.type === 'out') {
       this.onOut?.(m.buf, m.len);
       return;
@@ -144,29 +180,30 @@ class Pool {
     this.pending.clear();
   }
 
-  private release(w: Worker): void {
+  private release(w: Lane): void {
     const next = this.waiters.shift();
     if (next !== undefined) next(w);
     else this.idle.push(w);
   }
 
-  acquire(): Promise<Worker> {
+  acquire(): Promise<Lane> {
     const w = this.idle.pop();
     if (w !== undefined) return Promise.resolve(w);
     return new Promise((r) => this.waiters.push(r));
   }
 
-  run(w: Worker, task: TaskInput, transfer: ArrayBuffer[]): Promise<WorkerReply> {
+  run(w: Lane, task: TaskInput, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...task, id } as WorkerTask, transfer);
+      w.post({ ...task, id } as WorkerTask, transfer);
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closed = true;
+    await Promise.all(this.lanes.map((w) => w.stop()));
   }
 }
 
@@ -308,8 +345,11 @@ export async function runSort(
       throw fsError(err, 'temp', opts.tempDir);
     }
 
-    const plan = planMemory(opts.bufferSize, opts.parallel);
-    pool = new Pool(plan.workers, { cfg: opts.cfg, arenaBytes: plan.arenaBytes });
+    // Small budgets (and small inputs, where starting threads costs more than it saves)
+    // sort on the main thread.
+    const inline = opts.bufferSize < INLINE_BELOW || (knownSize && inputTotal <= SMALL_INPUT);
+    const plan = planMemory(opts.bufferSize, opts.parallel, inline);
+    pool = new Pool(plan.workers, { cfg: opts.cfg, arenaBytes: plan.arenaBytes }, inline);
     const progressView = new Float64Array(pool.progress);
     const stats: SortStats = {
       inputBytes: 0,
@@ -361,8 +401,15 @@ export async function runSort(
     // Output sink for the direct and final-merge steps.
     let finishStream: () => Promise<void> = () => Promise.resolve();
     let direct: DirectSink;
+    let spool: string | null = null;
     if (dest.kind === 'file') {
       direct = { kind: 'file', path: outTemp!, compress: false };
+    } else if (inline) {
+      // The main thread cannot block on a stream's backpressure mid-merge: spool the
+      // output to a temp file and stream that afterwards.
+      spool = join(tempDir, 'output');
+      await (await open(spool, 'w')).close();
+      direct = { kind: 'file', path: spool, compress: false };
     } else {
       const credits = new SharedArrayBuffer(4);
       const view = new Int32Array(credits);
@@ -700,7 +747,9 @@ export async function runSort(
         await runMerges(jobs);
       }
     }
-    if (dest.kind === 'stream') {
+    if (dest.kind === 'stream' && spool !== null) {
+      await guard(pipeline(createReadStream(spool), dest.stream, { end: dest.end }));
+    } else if (dest.kind === 'stream') {
       await guard(finishStream());
       if (dest.end) await new Promise<void>((res) => dest.stream.end(res));
     }

@@ -112,6 +112,17 @@ export class LineWriter {
     this.flush();
     if (this.sink.kind === 'fd') closeSync(this.sink.fd);
   }
+
+  /** Closes without flushing (after a failure). */
+  abort(): void {
+    if (this.sink.kind === 'fd') {
+      try {
+        closeSync(this.sink.fd);
+      } catch {
+        // Already failing; the original error is the one to report.
+      }
+    }
+  }
 }
 
 function writeAll(sink: Sink, data: Buffer): void {
