@@ -85,9 +85,14 @@ export async function safeFetch(
   input: string,
   options: SafeFetchOptions = {},
 ): Promise<SafeFetchResult> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const timeoutMs = integerOption(options.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 'timeoutMs');
+  const maxBytes = integerOption(options.maxBytes, DEFAULT_MAX_BYTES, 1, 'maxBytes');
+  const maxRedirects = integerOption(
+    options.maxRedirects,
+    DEFAULT_MAX_REDIRECTS,
+    0,
+    'maxRedirects',
+  );
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new PreviewError('TIMEOUT', 'timed out')),
@@ -310,6 +315,19 @@ async function readCapped(
     response.destroy();
   }
   return { body: Buffer.concat(chunks), truncated };
+}
+
+function integerOption(
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  name: string,
+): number {
+  const chosen = value ?? fallback;
+  if (!Number.isSafeInteger(chosen) || chosen < min) {
+    throw new RangeError(`${name} must be an integer ≥ ${min}`);
+  }
+  return chosen;
 }
 
 function normalize(error: unknown, signal: AbortSignal): PreviewError {

@@ -40,6 +40,20 @@ describe('safeFetch limits', () => {
     expect(DEFAULT_MAX_REDIRECTS).toBe(3);
   });
 
+  it('rejects nonsensical limits before fetching', async () => {
+    const before = server.connections();
+    await expect(safeFetch(`${server.origin}/x`, { timeoutMs: 0 })).rejects.toBeInstanceOf(
+      RangeError,
+    );
+    await expect(safeFetch(`${server.origin}/x`, { maxBytes: -1 })).rejects.toBeInstanceOf(
+      RangeError,
+    );
+    await expect(safeFetch(`${server.origin}/x`, { maxRedirects: 1.5 })).rejects.toBeInstanceOf(
+      RangeError,
+    );
+    expect(server.connections()).toBe(before);
+  });
+
   it('gives up at the total deadline even while bytes keep trickling in', async () => {
     server.route('/drip', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html' });

@@ -102,8 +102,8 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    this.#maxObjectSize = options.maxObjectSize ?? 5 * GIB;
-    this.#minPartSize = options.minPartSize ?? 5 * MIB;
+    this.#maxObjectSize = positive(options.maxObjectSize ?? 5 * GIB, 'maxObjectSize');
+    this.#minPartSize = positive(options.minPartSize ?? 5 * MIB, 'minPartSize');
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -418,6 +418,13 @@ export class S3ObjectStore implements ObjectStore {
       throw error;
     }
   }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ObjectStoreError('INVALID_ARGUMENT', `${name} must be a positive integer`);
+  }
+  return value;
 }
 
 function statusOf(error: unknown): number | undefined {
