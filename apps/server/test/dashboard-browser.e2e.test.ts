@@ -55,6 +55,12 @@ describe('dashboard in Chromium', () => {
   const shots = mkdtempSync(join(tmpdir(), 'lf-shots-'));
 
   const shot = async (p: Page, name: string) => {
+    // A screenshot shows the top of the screen at rest: no focus ring, no passing toasts.
+    await p.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      window.scrollTo(0, 0);
+    });
+    await expect.poll(() => p.locator('.toast').count(), { timeout: 10_000 }).toBe(0);
     await p.screenshot({ path: join(SCREENSHOTS ?? shots, `${name}.png`), fullPage: true });
   };
 
@@ -198,8 +204,20 @@ describe('dashboard in Chromium', () => {
         .poll(() => page.getByTestId('total-clicks').textContent(), { timeout: 30_000 })
         .toBe('1');
       expect(await page.locator('.chart rect.bar title').allTextContents()).toContainEqual(
-        expect.stringMatching(/: 1 clicks$/),
+        expect.stringMatching(/: 1 click$/),
       );
+      // A click made while the page is open shows up without a reload.
+      const reloads: string[] = [];
+      page.on('framenavigated', (f) => reloads.push(f.url()));
+      await svc.built.app.inject({
+        method: 'GET',
+        url: '/landing',
+        headers: { 'user-agent': USER_AGENT },
+      });
+      await expect
+        .poll(() => page.getByTestId('total-clicks').textContent(), { timeout: 30_000 })
+        .toBe('2');
+      expect(reloads).toEqual([]);
     } else {
       await expect
         .poll(
@@ -326,6 +344,24 @@ describe('dashboard in Chromium', () => {
           })
           .map((el) => el.outerHTML.slice(0, 80)),
       );
+    // Some traffic from several kinds of visitors, so the screens show what they look like in use.
+    const agents = [
+      USER_AGENT,
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0',
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+    ];
+    const referrers = [
+      'https://news.example/',
+      'https://social.example/post/1',
+      'https://search.example/?q=x',
+    ];
+    for (let i = 0; i < 24; i++) {
+      const headers: Record<string, string> = { 'user-agent': agents[i % agents.length]! };
+      if (i % 4 !== 0) headers['referer'] = referrers[i % referrers.length]!;
+      await svc.built.app.inject({ method: 'GET', url: '/landing', headers });
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
     await shot(page, 'links-desktop');
     expect(await unlabeled()).toEqual([]);
 

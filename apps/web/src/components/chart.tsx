@@ -1,6 +1,6 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { fmtCompact, fmtNumber } from '../format.js';
 
-const W = 720;
 const H = 220;
 const PAD = { top: 12, right: 12, bottom: 28, left: 44 };
 
@@ -28,32 +28,39 @@ export function ClicksChart(props: {
   interval: 'hour' | 'day';
 }) {
   const { series, interval } = props;
+  // Drawn at the container's real width, so text is never stretched and bars stay crisp.
+  const box = useRef<HTMLElement>(null);
+  const [W, setW] = useState(720);
+  useEffect(() => {
+    const el = box.current;
+    if (el === null || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(([entry]) => {
+      if (entry !== undefined) setW(Math.max(240, Math.round(entry.contentRect.width)));
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
   const max = niceMax(Math.max(0, ...series.map((p) => p.clicks)));
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const step = series.length > 0 ? innerW / series.length : innerW;
   const barW = Math.max(1, Math.min(28, step * 0.7));
   const ticks = [0, max / 2, max];
-  const labelEvery = Math.max(1, Math.ceil(series.length / 8));
+  const labelEvery = Math.max(1, Math.ceil(series.length / Math.max(2, Math.floor(innerW / 72))));
   const total = series.reduce((s, p) => s + p.clicks, 0);
   const peak = series.reduce((a, p) => (p.clicks > (a?.clicks ?? -1) ? p : a), series[0]);
   const summary =
     series.length === 0
       ? 'No data in this range.'
-      : `${fmtNumber(total)} clicks over ${series.length} ${interval}s` +
+      : `${fmtNumber(total)} ${total === 1 ? 'click' : 'clicks'} over ${series.length} ${interval}s` +
         (peak !== undefined && peak.clicks > 0
           ? `, peak ${fmtNumber(peak.clicks)} at ${label(peak.t, interval)}`
           : '') +
         '.';
 
   return (
-    <figure class="chart">
-      <svg
-        viewBox={`0 0 ${W} ${H}`}
-        role="img"
-        aria-label={`Clicks over time: ${summary}`}
-        preserveAspectRatio="none"
-      >
+    <figure class="chart" ref={box}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Clicks over time: ${summary}`}>
         {ticks.map((v) => {
           const y = PAD.top + innerH - (v / max) * innerH;
           return (
@@ -78,7 +85,7 @@ export function ClicksChart(props: {
                 rx={2}
                 class="bar"
               >
-                <title>{`${label(p.t, interval)}: ${fmtNumber(p.clicks)} clicks`}</title>
+                <title>{`${label(p.t, interval)}: ${fmtNumber(p.clicks)} ${p.clicks === 1 ? 'click' : 'clicks'}`}</title>
               </rect>
               {i % labelEvery === 0 && (
                 <text x={x + barW / 2} y={H - 8} text-anchor="middle" class="axis">

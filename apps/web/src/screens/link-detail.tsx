@@ -100,7 +100,8 @@ export function LinkDetailScreen(props: { code: string }) {
         <div class="card-head">
           <h2 id="analytics-title">Analytics</h2>
           <span class="muted">
-            <span class="link-clicks">{fmtNumber(link.clicks)}</span> clicks in total
+            <span class="link-clicks">{fmtNumber(link.clicks)}</span>{' '}
+            {link.clicks === 1 ? 'click' : 'clicks'} in total
           </span>
         </div>
         <AnalyticsPanel code={link.code} fallbackClicks={link.clicks} />
