@@ -771,17 +771,25 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     if (c.succeeded + c.failed + c.skipped + c.cancelled < this.order.length) return;
     this.phase = 'done';
     this.detachRunSignal?.();
-    const tasks = new Map<string, TaskOutcome>();
-    for (const node of this.order) tasks.set(node.name, node.outcome());
     const status = this.runCancelled
       ? 'cancelled'
       : c.succeeded === this.order.length
         ? 'succeeded'
         : 'failed';
+    // Outcomes are final now; the per-task map is built on first access, because
+    // run() on success (the common case) never looks at it.
+    const order = this.order;
+    let tasks: Map<string, TaskOutcome> | undefined;
     const report: RunReport = {
       status,
       results: this.results,
-      tasks,
+      get tasks(): Map<string, TaskOutcome> {
+        if (tasks === undefined) {
+          tasks = new Map();
+          for (const node of order) tasks.set(node.name, node.outcome());
+        }
+        return tasks;
+      },
       counts: { ...c },
       durationMs: this.now(),
     };
