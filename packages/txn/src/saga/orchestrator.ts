@@ -362,7 +362,28 @@ export class SagaOrchestrator {
         this.owner,
         resolved.def.steps.map((s) => s.name),
       );
-      if (created) return this.drive(sagaId, resolved);
+      if (created) {
+        const now = new Date();
+        return this.drive(sagaId, resolved, {
+          id: sagaId,
+          name: resolved.def.name,
+          status: 'running',
+          input: JSON.parse(inputJson) as unknown,
+          owner: this.owner,
+          failure: null,
+          createdAt: now,
+          updatedAt: now,
+          steps: resolved.def.steps.map((step, index) => ({
+            index,
+            name: step.name,
+            status: 'pending',
+            attempts: 0,
+            compensationAttempts: 0,
+            result: null,
+            error: null,
+          })),
+        });
+      }
       const existing = await this.store.get(sagaId);
       if (existing && existing.name !== resolved.def.name) {
         throw new SagaDefinitionError(
@@ -497,8 +518,13 @@ export class SagaOrchestrator {
     if (this.onEvent) await this.onEvent(event);
   }
 
-  private async drive(sagaId: string, resolved: Resolved): Promise<SagaOutcome> {
-    let record = await this.mustGet(sagaId);
+  /** `fresh` is the record of a saga just created here, which spares reading it back. */
+  private async drive(
+    sagaId: string,
+    resolved: Resolved,
+    fresh?: SagaRecord,
+  ): Promise<SagaOutcome> {
+    let record = fresh ?? (await this.mustGet(sagaId));
     const input = record.input;
     const results: Record<string, unknown> = {};
     for (const s of record.steps)
@@ -535,7 +561,13 @@ export class SagaOrchestrator {
       } else {
         await this.store.setStatus(sagaId, this.owner, 'completed');
         await this.emit({ type: 'saga-finished', sagaId, status: 'completed' });
-        return outcomeOf(await this.mustGet(sagaId));
+        return {
+          sagaId,
+          name: record.name,
+          status: 'completed',
+          results: { ...results },
+          failure: null,
+        };
       }
       record = await this.mustGet(sagaId);
     }

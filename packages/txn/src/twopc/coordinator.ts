@@ -862,6 +862,8 @@ export class TwoPhaseCoordinator<P extends string = string> {
     c: Candidate,
     mode: 'recover' | 'commit' | 'abort',
   ): Promise<'commit' | 'abort' | 'skipped'> {
+    // A run of this very instance is driving it right now (possibly in phase two).
+    if (mode === 'recover' && this.active.has(c.txid)) return 'skipped';
     let row = c.row;
     if (!row) {
       // Prepared under our prefix, but the log never recorded it: presumed abort.
