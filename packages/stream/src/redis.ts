@@ -373,31 +373,26 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
   }
 
   /**
-   * Makes the entries claimable at once: resetting their idle time to `claimIdleMs` lets the
-   * next `XAUTOCLAIM` of any consumer take them, without waiting out the idle time.
+   * Makes the entries claimable at once: setting their idle time to `claimIdleMs` lets the next
+   * `XAUTOCLAIM` of any consumer take them, without waiting out the idle time.
    */
   protected async release(handles: string[]): Promise<void> {
-    const { key, claimIdleMs } = this.owner.settings;
-    await this.owner.redis.call('XCLAIM', [
-      key,
-      this.group,
-      this.name,
-      0,
-      ...handles,
-      'IDLE',
-      claimIdleMs,
-      'JUSTID',
-    ]);
+    await this.reclaimOwn(handles, this.owner.settings.claimIdleMs);
   }
 
-  /** Resets the idle time of entries this consumer still owns (an XCLAIM to itself). */
+  /** Resets the idle time of entries this consumer still owns to 0. */
   protected async touch(handles: string[]): Promise<void> {
+    await this.reclaimOwn(handles, 0);
+  }
+
+  private async reclaimOwn(handles: string[], idleMs: number): Promise<void> {
     await this.owner.redis.eval(
-      TOUCH_SCRIPT,
+      RECLAIM_OWN_SCRIPT,
       1,
       this.owner.settings.key,
       this.group,
       this.name,
+      idleMs,
       ...handles,
     );
   }
@@ -430,20 +425,20 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
 }
 
 /**
- * Claims each entry back to its owner only when that owner is still the caller: a plain
- * `XCLAIM … 0` would also take entries another consumer has claimed meanwhile. Atomic, as a
- * script.
+ * Sets the idle time of each entry still owned by the caller (ARGV[2]) to ARGV[3] ms. A plain
+ * `XCLAIM … 0` would also take entries another consumer has claimed meanwhile; the ownership
+ * check and the claim run atomically as one script.
  */
-const TOUCH_SCRIPT = `
-local touched = 0
-for i = 3, #ARGV do
+const RECLAIM_OWN_SCRIPT = `
+local done = 0
+for i = 4, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if p[1] and p[1][2] == ARGV[2] then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-    touched = touched + 1
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+    done = done + 1
   end
 end
-return touched
+return done
 `;
 
 function hasFields(entry: RawEntry): boolean {

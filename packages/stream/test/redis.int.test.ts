@@ -147,4 +147,23 @@ describe.skipIf(!url)('Redis Streams adapter', () => {
     expect((error as Error).message).toMatch(/NOGROUP/);
     await stream.close();
   });
+
+  it('a consumer that closes after another claimed its entries leaves them with the new owner', async () => {
+    const stream = fresh({ claimIdleMs: 300, claimIntervalMs: 50 });
+    const key = prefix + stream.stream;
+    const producer = await stream.createProducer();
+    const late = await stream.createConsumer({ group: 'g', name: 'late', batchSize: 5 });
+    const heir = await stream.createConsumer({ group: 'g', name: 'heir', batchSize: 5 });
+    await producer.publishBatch(messages(5));
+    await collect(late, 5, 5000, false);
+    await new Promise((r) => setTimeout(r, 400));
+    const claimed = await collect(heir, 5, 5000, false);
+    expect(claimed).toHaveLength(5);
+
+    await late.close();
+
+    const owners = (await admin.call('XPENDING', key, 'g', '-', '+', 10)) as [string, string][];
+    expect(owners.map((p) => p[1])).toEqual(['heir', 'heir', 'heir', 'heir', 'heir']);
+    await stream.close();
+  });
 });
