@@ -189,6 +189,34 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
   });
 
+  it('switches to "Share a file" by keyboard and makes a file link (or says uploads are off)', async () => {
+    await page.getByRole('tab', { name: 'Shorten a URL' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(
+      await page.getByRole('tab', { name: 'Share a file' }).getAttribute('aria-selected'),
+    ).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-file');
+    await page.locator('#file-link-upload').setInputFiles({
+      name: 'report.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from(
+        '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n',
+      ),
+    });
+    const status = page.locator('#file-link-upload-status');
+    if (await hasRoute(svc, 'POST', '/api/v1/uploads')) {
+      await expect
+        .poll(() => status.textContent(), { timeout: 20_000 })
+        .toContain('Uploaded report.pdf');
+      await page.getByText('New link:').waitFor();
+    } else {
+      await expect
+        .poll(() => status.textContent())
+        .toContain('Uploads are not enabled on this server yet.');
+    }
+    await page.getByRole('tab', { name: 'Shorten a URL' }).click();
+  });
+
   it('follows the short link to its destination and shows the click', async () => {
     const visitor = await context.newPage();
     await visitor.goto(`${base}/landing`);

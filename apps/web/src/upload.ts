@@ -1,4 +1,4 @@
-import { api, ApiError, csrfHeader } from './api.js';
+import { api, ApiError } from './api.js';
 import type { PendingUpload, Upload } from './types.js';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif'];
@@ -45,11 +45,11 @@ export async function uploadFile(
   await new Promise<void>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(pending.method ?? 'PUT', pending.uploadUrl);
-    const sameOrigin = new URL(pending.uploadUrl, location.href).origin === location.origin;
+    // The signed URL is the authorisation: no cookie-bound header goes with it, so it works
+    // the same against the app's own store and an S3-compatible one.
     const headers: Record<string, string> = {
       'content-type': file.type || 'application/octet-stream',
       ...(pending.headers ?? {}),
-      ...(sameOrigin ? csrfHeader() : {}),
     };
     for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => {

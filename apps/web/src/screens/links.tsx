@@ -83,27 +83,38 @@ function CreateLink(props: { shortBase: string; onCreated: (l: Link) => void }) 
     <section class="card" aria-labelledby="create-title">
       <div class="card-head">
         <h2 id="create-title">Create a link</h2>
-        <div class="tabs" role="tablist" aria-label="Kind of link">
-          <button
-            type="button"
-            role="tab"
-            id="tab-url"
-            aria-selected={tab === 'url'}
-            aria-controls="panel-url"
-            onClick={() => setTab('url')}
-          >
-            Shorten a URL
-          </button>
-          <button
-            type="button"
-            role="tab"
-            id="tab-file"
-            aria-selected={tab === 'file'}
-            aria-controls="panel-file"
-            onClick={() => setTab('file')}
-          >
-            Share a file
-          </button>
+        <div
+          class="tabs"
+          role="tablist"
+          aria-label="Kind of link"
+          onKeyDown={(e) => {
+            // Arrow keys move between tabs (WAI-ARIA tabs pattern); Tab leaves the tab list.
+            if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+            e.preventDefault();
+            const next = tab === 'url' ? 'file' : 'url';
+            setTab(next);
+            document.getElementById(`tab-${next}`)?.focus();
+          }}
+        >
+          {(
+            [
+              ['url', 'Shorten a URL'],
+              ['file', 'Share a file'],
+            ] as const
+          ).map(([id, label]) => (
+            <button
+              key={id}
+              type="button"
+              role="tab"
+              id={`tab-${id}`}
+              aria-selected={tab === id}
+              aria-controls={`panel-${id}`}
+              tabIndex={tab === id ? 0 : -1}
+              onClick={() => setTab(id)}
+            >
+              {label}
+            </button>
+          ))}
         </div>
       </div>
       {tab === 'url' ? (
