@@ -163,7 +163,7 @@ class RedisStream<T> implements StreamAdapter<T> {
     return consumer;
   }
 
-  private async ensureGroup(group: string): Promise<void> {
+  async ensureGroup(group: string): Promise<void> {
     try {
       // `0`: a new group starts with the oldest entry still in the stream.
       await this.redis.call('XGROUP', ['CREATE', this.settings.key, group, '0', 'MKSTREAM']);
@@ -280,6 +280,23 @@ class RedisConsumer<T> extends BaseConsumer<T, string> {
   }
 
   protected async pull(
+    max: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<Delivery<T, string>[]> {
+    try {
+      return await this.pullOrFail(max, waitMs, signal);
+    } catch (error) {
+      // The key (and the group with it) vanished: Redis restarted without persistence, or the
+      // stream was deleted. Recreate the group and carry on with whatever is published next.
+      if (!String((error as Error)?.message).startsWith('NOGROUP')) throw error;
+      await this.owner.ensureGroup(this.group);
+      this.claimCursor = '0-0';
+      return [];
+    }
+  }
+
+  private async pullOrFail(
     max: number,
     waitMs: number,
     signal: AbortSignal,

@@ -136,15 +136,29 @@ describe.skipIf(!url)('Redis Streams adapter', () => {
     await client.quit();
   });
 
+  it('recreates its group when the stream key vanished and goes on consuming', async () => {
+    const stream = fresh();
+    const producer = await stream.createProducer();
+    const consumer = await stream.createConsumer({ group: 'g', waitMs: 100 });
+    await admin.del(prefix + stream.stream); // as after a restart without persistence
+
+    expect(await consumer.fetch()).toEqual([]);
+    await producer.publish({ id: 'after', payload: { n: 1 } });
+
+    expect((await collect(consumer, 1, 5000)).map((m) => m.id)).toEqual(['after']);
+    await stream.close();
+  });
+
   it('reports a broker-side failure as StreamBrokerError with the Redis reply as cause', async () => {
     const stream = fresh();
     const consumer = await stream.createConsumer({ group: 'g', waitMs: 100 });
-    await admin.del(prefix + stream.stream); // the group goes with the key
+    await admin.del(prefix + stream.stream);
+    await admin.set(prefix + stream.stream, 'not a stream');
 
     const error = await consumer.fetch().catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(StreamBrokerError);
-    expect((error as Error).message).toMatch(/NOGROUP/);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
     await stream.close();
   });
 
