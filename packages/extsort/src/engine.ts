@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { mkdtemp, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -396,6 +396,8 @@ export async function runSort(
     const onAbort = (): void => abortReject?.(abortError());
     const failWith = (e: Error): void => abortReject?.(e);
     signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort before the listener existed must count too.
+    if (isAborted(signal)) onAbort();
     const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, aborted]);
 
     // Output sink for the direct and final-merge steps.
@@ -772,7 +774,7 @@ export async function runSort(
       stats.outputBytes = stats.inputBytes;
     }
     stats.totalMs = performance.now() - t0;
-    stats.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    stats.peakRssBytes = peakRss();
     return stats;
   } catch (err) {
     await cleanup().catch(() => undefined);
@@ -810,6 +812,24 @@ function sampleSplitters(data: Buffer, parts: number, cmp: LineComparator): Uint
     if (pick !== undefined) out.push(Uint8Array.from(data.subarray(pick.s, pick.e)));
   }
   return out;
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/**
+ * Peak resident set size of this process. Linux's getrusage maxrss survives exec (a
+ * child inherits its parent's peak), so read the current image's VmHWM when possible.
+ */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m !== null) return Number(m[1]) * 1024;
+  } catch {
+    // Not Linux: fall back to getrusage.
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function abortError(): ExtsortError {

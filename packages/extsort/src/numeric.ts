@@ -95,6 +95,7 @@ export function numCompare(
       if (m === 0 && aFrac !== bFrac) m = aFrac < bFrac ? -1 : 1;
     }
   }
+  if (m === 0) return 0;
   return aSign > 0 ? m : -m;
 }
 

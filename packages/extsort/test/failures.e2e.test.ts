@@ -107,7 +107,7 @@ describe('failures leave nothing behind', () => {
   });
 
   it('an aborted library sort rejects with ABORTED and leaves no output', async () => {
-    const big = write(dir, 'abort.txt', intLines(9, 300_000));
+    const big = write(dir, 'abort.txt', intLines(9, 1_000_000));
     const out = join(dir, 'abort.out');
     const ac = new AbortController();
     const p = sortFile(big, out, {
@@ -116,7 +116,7 @@ describe('failures leave nothing behind', () => {
       tempDir: tmp,
       signal: ac.signal,
     });
-    setTimeout(() => ac.abort(), 50);
+    setTimeout(() => ac.abort(), 20);
     const err = await p.catch((e: unknown) => e);
     expect((err as ExtsortError).code).toBe('ABORTED');
     expect(existsSync(out)).toBe(false);
