@@ -122,6 +122,7 @@ export class EventStore {
   /** @internal */
   readonly upcasters: Upcasters;
   private readonly inline: readonly Projection[];
+  private readonly running = new Set<Subscription>();
 
   constructor(options: EventStoreOptions) {
     if (
@@ -180,11 +181,25 @@ export class EventStore {
     checkStreamId(streamId);
     const expected = checkExpectedVersion(options.expectedVersion ?? 'any');
     const payload = this.prepareEvents(streamId, events);
+    // Inside the caller's transaction nothing is committed yet: no one to wake.
     if (options.tx) return this.appendWith(options.tx, streamId, expected, payload);
-    if (this.inline.length === 0 || payload.count === 0) {
-      return this.appendWith(this.db, streamId, expected, payload);
-    }
-    return this.db.transaction((tx) => this.appendWith(tx, streamId, expected, payload));
+    const result =
+      this.inline.length === 0 || payload.count === 0
+        ? await this.appendWith(this.db, streamId, expected, payload)
+        : await this.db.transaction((tx) => this.appendWith(tx, streamId, expected, payload));
+    const last = result.events[result.events.length - 1];
+    if (last) for (const sub of this.running) sub.poke(last.position);
+    return result;
+  }
+
+  /** @internal a subscription that started polling */
+  attach(subscription: Subscription): void {
+    this.running.add(subscription);
+  }
+
+  /** @internal a subscription that stopped */
+  detach(subscription: Subscription): void {
+    this.running.delete(subscription);
   }
 
   /**

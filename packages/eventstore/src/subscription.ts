@@ -28,6 +28,8 @@ export interface SubscribeOptions {
 
 /** Result of one batch. */
 interface BatchResult {
+  /** Checkpoint after the batch (unset when the batch did not run). */
+  position?: string;
   processed: number;
   caughtUp: boolean;
   /** Another process holds this subscription right now. */
@@ -35,6 +37,7 @@ interface BatchResult {
 }
 
 const MAX_RETRY_MS = 30_000;
+const PENDING_POLL_MS = 20;
 
 /**
  * A running asynchronous projection. Each batch runs in one transaction that takes a
@@ -53,6 +56,9 @@ export class Subscription {
   private stopped = true;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
+  private poked = false;
+  /** Latest position the store told us about that this subscription has not passed yet. */
+  private pending: string | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private failures = 0;
 
@@ -84,19 +90,32 @@ export class Subscription {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.store.attach(this);
     this.loopDone = this.loop();
   }
 
   /** Stops polling and waits for the batch in flight to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.store.detach(this);
     this.wakeUp?.();
     await this.loopDone;
     await this.chain.catch(() => undefined);
   }
 
-  /** Polls now instead of waiting for the interval (e.g. right after an append). */
-  poke(): void {
+  /**
+   * Polls now instead of waiting for the interval. The store pokes its running subscriptions
+   * after each append it commits itself; a failed batch still waits out its retry delay.
+   */
+  poke(position?: string): void {
+    if (position !== undefined) {
+      parsePosition(position);
+      if (this.pending === undefined || comparePositions(position, this.pending) > 0) {
+        this.pending = position;
+      }
+    }
+    if (this.failures > 0) return;
+    this.poked = true;
     this.wakeUp?.();
   }
 
@@ -170,17 +189,32 @@ export class Subscription {
       const relevant = filterTypes(this.projection, page.events);
       if (relevant.length > 0) await this.projection.handle(relevant, tx);
       if (page.events.length > 0) await store.setCheckpoint(this.name, page.position, { tx });
-      return { processed: page.events.length, caughtUp: page.caughtUp, busy: false };
+      return {
+        processed: page.events.length,
+        caughtUp: page.caughtUp,
+        busy: false,
+        position: page.position,
+      };
     });
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
       let wait = this.pollIntervalMs;
+      this.poked = false;
       try {
         const r = await this.runBatch();
         this.failures = 0;
         if (!r.caughtUp && !r.busy) wait = 0;
+        if (
+          r.busy ||
+          (r.position && this.pending && comparePositions(r.position, this.pending) >= 0)
+        ) {
+          this.pending = undefined;
+        }
+        // An append we were told about is not readable yet (an older transaction is still
+        // open): look again soon rather than after a whole poll interval.
+        if (this.pending) wait = Math.min(wait, PENDING_POLL_MS);
       } catch (err) {
         this.failures += 1;
         wait = Math.min(this.retryDelayMs * 2 ** (this.failures - 1), MAX_RETRY_MS);
@@ -190,7 +224,9 @@ export class Subscription {
           // A throwing error callback must not kill the loop.
         }
       }
-      if (wait > 0 && !this.stopped) await this.sleep(wait);
+      if (wait > 0 && !this.stopped && !(this.poked && this.failures === 0)) {
+        await this.sleep(wait);
+      }
     }
   }
 

@@ -583,6 +583,18 @@ export function eventStoreContract(label: string, target: ContractTarget): void 
         expect(errors).toHaveLength(2);
       });
 
+      it('an append through the same store wakes a running subscription long before its poll interval', async () => {
+        const store = await freshStore();
+        const c = collector('woken');
+        const sub = store.subscribe(c.projection, { pollIntervalMs: 3_600_000 });
+        // Let the first (empty) poll finish, so the loop is asleep for an hour.
+        await new Promise((r) => setTimeout(r, 100));
+        await store.append('a', [{ type: 'n', data: 1 }]);
+        // Without the wake-up this would wait an hour; waitFor gives up after 25 s.
+        await waitFor(() => c.seen.length === 1);
+        await sub.stop();
+      });
+
       it('refuses bad options', async () => {
         const store = await freshStore();
         const p: Projection = { name: 'x', handle: async () => undefined };
