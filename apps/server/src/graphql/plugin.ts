@@ -178,24 +178,28 @@ export async function graphqlRoutes(app: FastifyInstance, opts: GraphqlOptions):
       if (workspaceId === undefined) throw new AppError('unauthorized');
       return { workspaceId, loaders: createLoaders(opts.db, workspaceId) };
     },
-    errorFormatter: (execution, context) => {
-      const formatted = mercurius.defaultErrorFormatter(execution, context);
-      const errors = (execution.errors ?? []).map((e) => {
-        const original = (e as { originalError?: unknown }).originalError;
-        return isAppError(original)
-          ? {
-              message: original.message,
-              locations: e.locations,
-              path: e.path,
-              extensions: { code: original.code },
-            }
-          : (e.toJSON?.() ?? { message: e.message });
-      });
-      return { statusCode: formatted.statusCode, response: { ...formatted.response, errors } };
-    },
+    // AppErrors keep their stable code in `extensions.code`; everything else (validation,
+    // depth) is formatted by mercurius.
+    errorFormatter: (execution, context) =>
+      mercurius.defaultErrorFormatter(
+        {
+          ...execution,
+          errors: (execution.errors ?? []).map((e) => {
+            const original = (e as { originalError?: unknown }).originalError;
+            return isAppError(original)
+              ? new GraphQLError(original.message, {
+                  ...(e.nodes !== undefined ? { nodes: e.nodes } : {}),
+                  ...(e.path !== undefined ? { path: e.path } : {}),
+                  extensions: { code: original.code },
+                })
+              : e;
+          }),
+        },
+        context,
+      ),
   });
   // The cost is checked before execution, with the request's variables (first and friends).
-  app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
+  app.graphql.addHook('preExecution', async (schema, document, _context, variables) => {
     const cost = getComplexity({
       schema,
       query: document,
@@ -203,7 +207,6 @@ export async function graphqlRoutes(app: FastifyInstance, opts: GraphqlOptions):
       estimators: [costEstimator, simpleEstimator({ defaultComplexity: 1 })],
     });
     if (cost > opts.maxCost) {
-      context.reply.code(400);
       throw new GraphQLError(
         `The query costs ${cost}, more than the ${opts.maxCost} allowed: ask for fewer links or fields.`,
         { extensions: { code: 'query_too_costly' } },
