@@ -1,6 +1,6 @@
 // Scheduler benchmarks, every figure side by side with its baseline, in one run.
 //   npm run bench -w @linkforge/scheduler            (builds first)
-//   node packages/scheduler/bench/run.mjs --reps 5 --skip-seed
+//   node --expose-gc packages/scheduler/bench/run.mjs --reps 5 --skip-seed
 // Prints medians over --reps repetitions (default 5). The seed Scheduler and async.auto
 // are quadratic, so they run only at 10k tasks and only once (async.auto takes over a
 // minute there); --skip-seed leaves out both.
@@ -32,6 +32,9 @@ function median(xs) {
 // Wall time and CPU time (user + system, all threads) of one call. On a shared machine
 // the wall time swings with other people's load; CPU time much less so.
 async function time(fn) {
+  // With --expose-gc (npm run bench passes it), start every measurement from a clean
+  // heap so no contender pays for the garbage of the one before.
+  globalThis.gc?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
@@ -129,6 +132,7 @@ console.log(
 // 1. Per-task overhead, independent no-op tasks.
 console.log(`\n${INDEPENDENT.toLocaleString('en')} independent no-op tasks`);
 const indep = Object.fromEntries(Object.keys(independent).map((k) => [k, []]));
+for (const run of Object.values(independent)) await run(10_000); // warm-up
 for (let r = 0; r < REPS; r++) {
   // Rotate the order so no contender always runs first (warm-up, GC debt).
   const names = Object.keys(independent);
@@ -160,6 +164,7 @@ for (const n of [10_000, 100_000]) {
       : ['scheduler'];
   console.log(`\nrandom DAG, ${n.toLocaleString('en')} tasks, 3 dependencies each`);
   const times = Object.fromEntries(contenders.map((k) => [k, []]));
+  await dagRunners.scheduler(deps); // warm-up: the DAG code paths are not JIT-compiled yet
   for (let r = 0; r < REPS; r++) {
     for (const name of contenders) {
       // The quadratic baselines take seconds to minutes: one repetition shows it.
