@@ -103,3 +103,80 @@ describe.skipIf(!url)('examples/order-saga.mjs (order → payment → inventory)
     expect(err.stderr).toMatch(/--qty must be an integer/);
   });
 });
+
+describe.skipIf(!url)(
+  'examples/order-2pc.mjs (orders, payments, inventory in three databases)',
+  () => {
+    const example2pc = fileURLToPath(new URL('../examples/order-2pc.mjs', import.meta.url));
+    const dbs: TestDatabase[] = [];
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      for (const name of ['orders', 'payments', 'inventory']) {
+        dbs.push(await createTestDatabase(url!, `lf_txn_ex_${name}`));
+      }
+      env = {
+        ORDERS_DATABASE_URL: dbs[0]!.url,
+        PAYMENTS_DATABASE_URL: dbs[1]!.url,
+        INVENTORY_DATABASE_URL: dbs[2]!.url,
+      };
+    });
+    afterAll(async () => {
+      await Promise.all(dbs.map((d) => d.drop()));
+    });
+
+    interface Printed2pc {
+      outcome: { status: string; code?: string };
+      order: { id: string; qty: number } | null;
+      payment: { amount_cents: number } | null;
+      stock: number | null;
+    }
+
+    async function order(args: string[]): Promise<Printed2pc> {
+      const { stdout } = await run(process.execPath, [example2pc, ...args], {
+        env: { ...process.env, ...env },
+      });
+      return JSON.parse(stdout) as Printed2pc;
+    }
+
+    it('commits the order, the payment and the reservation together', async () => {
+      const out = await order([
+        '--order',
+        'p-1',
+        '--item',
+        'desk',
+        '--qty',
+        '2',
+        '--amount',
+        '300',
+        '--stock',
+        '5',
+      ]);
+      expect(out).toEqual({
+        outcome: { status: 'committed' },
+        order: { id: 'p-1', qty: 2 },
+        payment: { amount_cents: 300 },
+        stock: 3,
+      });
+    });
+
+    it('when stock is short, none of the three databases keeps anything — no refund needed', async () => {
+      const out = await order([
+        '--order',
+        'p-2',
+        '--item',
+        'desk',
+        '--qty',
+        '9',
+        '--amount',
+        '900',
+      ]);
+      expect(out).toEqual({
+        outcome: { status: 'rolled back', reason: 'out of stock: 9 × desk', code: 'OUT_OF_STOCK' },
+        order: null,
+        payment: null,
+        stock: 3,
+      });
+    });
+  },
+);
