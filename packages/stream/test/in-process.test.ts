@@ -4,8 +4,8 @@ import { createInProcessStream, StreamClosedError, StreamFullError } from '../sr
 
 streamContract({
   name: 'in-process',
-  ackTimeoutMs: 300,
-  create: async () => createInProcessStream({ stream: 'contract', ackTimeoutMs: 300 }),
+  ackTimeoutMs: 1000,
+  create: async () => createInProcessStream({ stream: 'contract', ackTimeoutMs: 1000 }),
   destroy: async () => undefined,
 });
 

@@ -32,8 +32,8 @@ describe.skipIf(!url)('Redis Streams adapter', () => {
 
   streamContract({
     name: 'redis',
-    ackTimeoutMs: 500,
-    create: async () => fresh({ claimIdleMs: 500, claimIntervalMs: 100 }),
+    ackTimeoutMs: 1000,
+    create: async () => fresh({ claimIdleMs: 1000, claimIntervalMs: 100 }),
     destroy: async (stream) => {
       await admin.del(prefix + stream.stream);
     },
