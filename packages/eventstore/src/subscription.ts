@@ -148,7 +148,8 @@ export class Subscription {
             r.busy
               ? `subscription "${this.name}" is held by another process`
               : `subscription "${this.name}" did not reach ${options.until} in ${timeoutMs} ms: ` +
-                  'an older transaction is still open',
+                  'the position is not readable yet (an older transaction is still open) ' +
+                  'or no event has it',
           );
         }
         await delay(Math.min(this.pollIntervalMs, 20));

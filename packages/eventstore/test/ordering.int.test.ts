@@ -91,6 +91,25 @@ describe.skipIf(!url)('global order under concurrent writers (PostgreSQL)', () =
     ]);
   });
 
+  it('waitForVisibility times out behind an open transaction and names it', async () => {
+    const store = await freshStore();
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      const { events } = await store.append('late', [{ type: 'n', data: 1 }]);
+      const err = await store
+        .waitForVisibility(events[0]!.position, { timeoutMs: 200 })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'HORIZON_TIMEOUT' });
+      expect((err as Error).message).toMatch(/oldest: (prepared )?transaction/);
+      await blocker.query('COMMIT');
+      await store.waitForVisibility(events[0]!.position);
+    } finally {
+      blocker.release();
+    }
+  });
+
   it('a subscriber reading while many connections append (some committing late, some rolling back) sees every committed event exactly once, in order', async () => {
     const store = await freshStore();
     const writers = 8;
