@@ -115,7 +115,7 @@ describe('linkforge-pipeline', () => {
     const tasks: Record<string, { run: string }> = {};
     for (let i = 0; i < 6; i++) {
       tasks[`t${i}`] = {
-        run: `echo "+ $(date +%s%N)" >> ${trace}; sleep 0.15; echo "- $(date +%s%N)" >> ${trace}`,
+        run: `echo "+ $(date +%s%N)" >> ${trace}; sleep 0.4; echo "- $(date +%s%N)" >> ${trace}`,
       };
     }
     const file = pipelineFile('overlap.json', JSON.stringify({ tasks }));
