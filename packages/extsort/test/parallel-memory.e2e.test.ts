@@ -47,4 +47,13 @@ describe('parallel run generation and partitioned merge', () => {
     expect(stats.peakRssBytes).toBeLessThanOrEqual(8 * MiB + 64 * MiB);
     expect(read(`${text}.multi`).equals(gnuSortFile([], text))).toBe(true);
   });
+
+  it('draws a progress bar when asked and stays quiet on a pipe by default', () => {
+    const shown = runCli(['-n', '-S', '16M', '--progress', '-o', `${ints}.p1`, ints]);
+    expect(shown.status).toBe(0);
+    expect(shown.stderr).toMatch(/(sorting runs|merging \d\/\d) .*%.*\/s/);
+    const quiet = runCli(['-n', '-S', '16M', '-o', `${ints}.p2`, ints]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
 });
