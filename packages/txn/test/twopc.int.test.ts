@@ -426,6 +426,29 @@ describe.skipIf(!url)('TwoPhaseCoordinator over PostgreSQL', () => {
     expect(await preparedWithPrefix(url!, prefix)).toEqual([]);
   });
 
+  it('close() waits for a running transaction to finish, then refuses new ones', async () => {
+    const prefix = uniquePrefix();
+    const c = make(prefix, {
+      onStep: async (s) => {
+        if (s.type === 'decided') await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    await c.start();
+    let finished = false;
+    const running = c
+      .run(async ({ a, b }) => {
+        await a.query('INSERT INTO items (id) VALUES ($1)', ['closing']);
+        await b.query('INSERT INTO items (id) VALUES ($1)', ['closing']);
+      })
+      .then(() => (finished = true));
+    await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    expect(finished).toBe(true);
+    await running;
+    expect(await itemIds(dbs.b.url)).toEqual(['closing']);
+    await expect(c.run(async () => 1)).rejects.toBeInstanceOf(TxnNotStartedError);
+  });
+
   describe('admin view', () => {
     it('lists an undecided transaction of a dead coordinator and force-commits it', async () => {
       const prefix = uniquePrefix();

@@ -218,6 +218,7 @@ export class TwoPhaseCoordinator<P extends string = string> {
   private readonly parallel: boolean;
   private readonly onStep: ((step: TwoPhaseStep) => void | Promise<void>) | undefined;
   private readonly active = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
   private readonly recoveryIntervalMs: number;
   private readonly onRecovery: ((result: RecoveryReport | Error) => void) | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
@@ -359,6 +360,20 @@ export class TwoPhaseCoordinator<P extends string = string> {
     options: RunOptions<S> = {},
   ): Promise<T> {
     this.assertStarted();
+    const running = this.runOnce(work, options);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
+    return running;
+  }
+
+  private async runOnce<T, S extends P = P>(
+    work: (tx: Record<S, ParticipantTx>) => Promise<T>,
+    options: RunOptions<S>,
+  ): Promise<T> {
     if (typeof work !== 'function') throw new TxnConfigError('run(work): work must be a function');
     const names = this.selectParticipants(options.participants);
     const txid = randomUUID();
@@ -582,11 +597,15 @@ export class TwoPhaseCoordinator<P extends string = string> {
     return this.log.prune(olderThanMs);
   }
 
-  /** Releases the liveness lock and ends the pools this coordinator created. */
+  /**
+   * Stops taking new transactions, waits for the ones running, releases the liveness lock and
+   * ends the pools this coordinator created.
+   */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearInterval(this.recoveryTimer);
+    await Promise.all([...this.inflight]);
     await this.recovering;
     await this.lock?.release();
     const pools = [this.logPool, ...this.participants.values()]
