@@ -3,6 +3,7 @@ import { BaseConsumer, type Delivery } from './base-consumer.js';
 import { StreamClosedError, StreamFullError, StreamValidationError } from './errors.js';
 import type {
   ConsumerOptions,
+  GroupStats,
   JsonValue,
   OutgoingMessage,
   StreamAdapter,
@@ -11,6 +12,7 @@ import type {
   StreamProducer,
 } from './types.js';
 import {
+  checkGroup,
   checkPositiveInt,
   checkStreamName,
   decodeBody,
@@ -170,6 +172,15 @@ class InProcessStream<T> implements StreamAdapter<T> {
     const consumer = new InProcessConsumer<T>(this, group, resolved);
     this.children.add(consumer);
     return consumer;
+  }
+
+  async groupStats(name: string): Promise<GroupStats> {
+    const group = this.groups.get(checkGroup(name));
+    if (!group) throw new StreamValidationError(`no consumer group ${JSON.stringify(name)}`);
+    return {
+      backlog: this.nextSeq - group.cursor + group.redeliver.length,
+      unacked: group.pending.size,
+    };
   }
 
   forget(child: { close(): Promise<void> }): void {

@@ -1,6 +1,7 @@
 export type {
   ConsumerOptions,
   FetchOptions,
+  GroupStats,
   JsonValue,
   OutgoingMessage,
   RunOptions,

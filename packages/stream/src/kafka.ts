@@ -13,6 +13,7 @@ import { BaseConsumer, type Delivery } from './base-consumer.js';
 import { StreamBrokerError, StreamClosedError, StreamValidationError } from './errors.js';
 import type {
   ConsumerOptions,
+  GroupStats,
   JsonValue,
   OutgoingMessage,
   StreamAdapter,
@@ -21,6 +22,7 @@ import type {
   StreamProducer,
 } from './types.js';
 import {
+  checkGroup,
   checkPositiveInt,
   checkStreamName,
   decodeBody,
@@ -194,6 +196,40 @@ class KafkaStream<T> implements StreamAdapter<T> {
     }
     this.children.add(consumer);
     return consumer;
+  }
+
+  /**
+   * Backlog from the group's committed offsets and the partitions' end offsets. A group Kafka
+   * has never seen commit reads as a backlog of the whole topic.
+   */
+  async groupStats(group: string): Promise<GroupStats> {
+    checkGroup(group);
+    await this.ensureTopic();
+    const client = new Consumer({
+      groupId: group,
+      clientId: `${this.settings.clientId}-stats`,
+      bootstrapBrokers: this.settings.brokers,
+    });
+    try {
+      const ends = (await client.listOffsets({ topics: [this.stream] })).get(this.stream) ?? [];
+      const committed =
+        (
+          await client.listCommittedOffsets({
+            topics: [{ topic: this.stream, partitions: ends.map((_, i) => i) }],
+          })
+        ).get(this.stream) ?? [];
+      let backlog = 0n;
+      ends.forEach((end, i) => {
+        // This client commits the offset of the last processed message, -1 for none.
+        const next = (committed[i] ?? -1n) + 1n;
+        if (end > next) backlog += end - next;
+      });
+      return { backlog: Number(backlog), unacked: undefined };
+    } catch (error) {
+      throw new StreamBrokerError(`cannot read consumer group ${group}`, error);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   }
 
   forget(child: { close(): Promise<void> }): void {

@@ -19,6 +19,7 @@ import { BaseConsumer, type Delivery } from './base-consumer.js';
 import { StreamBrokerError, StreamClosedError, StreamValidationError } from './errors.js';
 import type {
   ConsumerOptions,
+  GroupStats,
   JsonValue,
   OutgoingMessage,
   StreamAdapter,
@@ -27,6 +28,7 @@ import type {
   StreamProducer,
 } from './types.js';
 import {
+  checkGroup,
   checkNonNegativeInt,
   checkPositiveInt,
   checkStreamName,
@@ -252,6 +254,20 @@ class NatsStream<T> implements StreamAdapter<T> {
     const wrapped = new NatsConsumer<T>(this, session, consumer, resolved);
     this.children.add(wrapped);
     return wrapped;
+  }
+
+  async groupStats(group: string): Promise<GroupStats> {
+    checkGroup(group);
+    const { jsm } = await this.connectOnce();
+    try {
+      const info = await jsm.consumers.info(this.stream, group);
+      return { backlog: info.num_pending, unacked: info.num_ack_pending };
+    } catch (error) {
+      if (isApiError(error, JetStreamApiCodes.ConsumerNotFound)) {
+        throw new StreamValidationError(`no consumer group ${JSON.stringify(group)}`);
+      }
+      throw new StreamBrokerError(`cannot read consumer group ${group}`, error);
+    }
   }
 
   forget(child: { close(): Promise<void> }): void {

@@ -4,6 +4,7 @@ import { BaseConsumer, brokerCall, type Delivery } from './base-consumer.js';
 import { StreamBrokerError, StreamClosedError, StreamValidationError } from './errors.js';
 import type {
   ConsumerOptions,
+  GroupStats,
   JsonValue,
   OutgoingMessage,
   StreamAdapter,
@@ -13,6 +14,7 @@ import type {
   StreamProducer,
 } from './types.js';
 import {
+  checkGroup,
   checkNonNegativeInt,
   checkPositiveInt,
   checkStreamName,
@@ -199,6 +201,25 @@ class RedisStream<T> implements StreamAdapter<T> {
     if (safe !== undefined && safe !== '0-0') {
       await this.redis.call('XTRIM', [key, 'MINID', '~', safe]);
     }
+  }
+
+  async groupStats(group: string): Promise<GroupStats> {
+    checkGroup(group);
+    const unknown = new StreamValidationError(`no consumer group ${JSON.stringify(group)}`);
+    let groups: unknown[][];
+    try {
+      groups = (await this.redis.call('XINFO', ['GROUPS', this.settings.key])) as unknown[][];
+    } catch (error) {
+      if (String((error as Error)?.message).includes('no such key')) throw unknown;
+      throw new StreamBrokerError(`XINFO GROUPS ${this.settings.key} failed`, error);
+    }
+    const info = groups.map(pairs).find((g) => g.get('name') === group);
+    if (!info) throw unknown;
+    const lag = info.get('lag');
+    return {
+      backlog: lag === null || lag === undefined ? undefined : Number(lag),
+      unacked: Number(info.get('pending')),
+    };
   }
 
   forget(child: { close(): Promise<void> }): void {

@@ -181,6 +181,18 @@ export interface StreamCapabilities {
   readonly durable: boolean;
 }
 
+/** Progress of one consumer group, for metrics and health checks. */
+export interface GroupStats {
+  /**
+   * Messages the group has not received yet (its lag). On Kafka: messages after the committed
+   * offset, so unacked ones count too. `undefined` when the broker cannot tell (Redis after
+   * some trims or deletions).
+   */
+  readonly backlog: number | undefined;
+  /** Messages delivered to a consumer of the group and not acked yet; `undefined` on Kafka. */
+  readonly unacked: number | undefined;
+}
+
 /** One stream on one broker: makes producers and consumers for it. */
 export interface StreamAdapter<T = JsonValue> {
   /** Which adapter this is. */
@@ -192,6 +204,14 @@ export interface StreamAdapter<T = JsonValue> {
   createProducer(): Promise<StreamProducer<T>>;
   /** Joins `options.group` (creating the group when it does not exist yet). */
   createConsumer(options: ConsumerOptions): Promise<StreamConsumer<T>>;
+  /**
+   * Backlog and unacked counts of a group, e.g. for a `/metrics` gauge or an alert on a
+   * stalled worker. Throws `StreamValidationError` for a group that does not exist.
+   *
+   * @example
+   * const { backlog, unacked } = await stream.groupStats('analytics');
+   */
+  groupStats(group: string): Promise<GroupStats>;
   /** Closes every producer and consumer made by this adapter, then its connections. */
   close(): Promise<void>;
 }

@@ -109,6 +109,15 @@ export interface ResolvedConsumerOptions {
   readonly waitMs: number;
 }
 
+export function checkGroup(group: unknown): string {
+  if (typeof group !== 'string' || !GROUP_PATTERN.test(group)) {
+    throw new StreamValidationError(
+      `group must be 1-64 characters of [A-Za-z0-9_-], got ${JSON.stringify(group)}`,
+    );
+  }
+  return group;
+}
+
 export function resolveConsumerOptions(
   options: ConsumerOptions,
   randomName: () => string,
@@ -116,12 +125,7 @@ export function resolveConsumerOptions(
   if (options === null || typeof options !== 'object') {
     throw new StreamValidationError('createConsumer expects an options object with a group');
   }
-  const { group } = options;
-  if (typeof group !== 'string' || !GROUP_PATTERN.test(group)) {
-    throw new StreamValidationError(
-      `group must be 1-64 characters of [A-Za-z0-9_-], got ${JSON.stringify(group)}`,
-    );
-  }
+  const group = checkGroup(options.group);
   const name = options.name ?? randomName();
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
     throw new StreamValidationError(

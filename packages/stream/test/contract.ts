@@ -316,6 +316,28 @@ export function streamContract(target: ContractTarget): void {
       expect(next.map((m) => m.payload.n)).toEqual(Array.from({ length: 10 }, (_, i) => i + 10));
     });
 
+    it('groupStats reports backlog and unacked messages of a group', async () => {
+      const producer = await stream.createProducer();
+      const consumer = await stream.createConsumer({ group: 'g1', batchSize: 4 });
+      await producer.publishBatch(messages(10));
+      const taken = await collect(consumer, 4, 10_000, false);
+      expect(taken).toHaveLength(4);
+
+      const during = await stream.groupStats('g1');
+      await consumer.ack(taken);
+      const after = await stream.groupStats('g1');
+
+      if (stream.kind === 'kafka') {
+        expect(during.backlog).toBe(10); // uncommitted messages count as backlog
+        expect(after.backlog).toBe(6);
+      } else {
+        expect(during).toEqual({ backlog: 6, unacked: 4 });
+        expect(after).toEqual({ backlog: 6, unacked: 0 });
+      }
+      await expect(stream.groupStats('nobody')).rejects.toThrow(/no consumer group "nobody"/);
+      await expect(stream.groupStats('bad group')).rejects.toBeInstanceOf(StreamValidationError);
+    });
+
     it('rejects invalid messages before publishing any of the batch', async () => {
       const producer = await stream.createProducer();
       const consumer = await stream.createConsumer({ group: 'g1' });
