@@ -189,6 +189,50 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
   });
 
+  it('pages through many links with "Load more" (keyset paging), without duplicates', async () => {
+    const bulk = await svc.built.app.inject({
+      method: 'POST',
+      url: '/api/v1/links/bulk',
+      headers: auth(),
+      payload: {
+        links: Array.from({ length: 25 }, (_, i) => ({
+          url: `https://many.example/${i}`,
+          tags: ['many'],
+        })),
+      },
+    });
+    expect(bulk.json()).toMatchObject({ created: 25 });
+    await page.getByLabel('Tag', { exact: true }).fill('many');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(20);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(25);
+    const codes = await page
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')));
+    expect(new Set(codes).size).toBe(25);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    // Tidy up, so the later screens show the links a person made.
+    for (const code of codes) {
+      await svc.built.app.inject({
+        method: 'DELETE',
+        url: `/api/v1/links/${code}`,
+        headers: auth(),
+      });
+    }
+    await page.getByLabel('Tag', { exact: true }).fill('');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
+  });
+
+  it('copies a short URL to the clipboard', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await page
+      .locator('tr[data-code="landing"]')
+      .getByRole('button', { name: /^Copy / })
+      .click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${base}/landing`);
+  });
+
   it('switches to "Share a file" by keyboard and makes a file link (or says uploads are off)', async () => {
     await page.getByRole('tab', { name: 'Shorten a URL' }).focus();
     await page.keyboard.press('ArrowRight');
@@ -246,6 +290,13 @@ describe('dashboard in Chromium', () => {
         .poll(() => page.getByTestId('total-clicks').textContent(), { timeout: 30_000 })
         .toBe('2');
       expect(reloads).toEqual([]);
+      // The range picker: the last 24 hours in hourly buckets.
+      await page.getByRole('button', { name: '24 hours' }).click();
+      await expect.poll(() => page.locator('.chart rect.bar').count()).toBeGreaterThanOrEqual(24);
+      expect(
+        await page.getByRole('button', { name: '24 hours' }).getAttribute('aria-pressed'),
+      ).toBe('true');
+      expect(await page.getByTestId('total-clicks').textContent()).toBe('2');
     } else {
       await expect
         .poll(
