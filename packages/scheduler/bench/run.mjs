@@ -1,6 +1,6 @@
 // Scheduler benchmarks, every figure side by side with its baseline, in one run.
 //   npm run bench -w @linkforge/scheduler            (builds first)
-//   node --expose-gc packages/scheduler/bench/run.mjs --reps 5 --skip-seed
+//   node packages/scheduler/bench/run.mjs --reps 5 --skip-seed
 // Prints medians over --reps repetitions (default 5). The seed Scheduler and async.auto
 // are quadratic, so they run only at 10k tasks and only once (async.auto takes over a
 // minute there); --skip-seed leaves out both.
@@ -32,9 +32,6 @@ function median(xs) {
 // Wall time and CPU time (user + system, all threads) of one call. On a shared machine
 // the wall time swings with other people's load; CPU time much less so.
 async function time(fn) {
-  // With --expose-gc (npm run bench passes it), start every measurement from a clean
-  // heap so no contender pays for the garbage of the one before.
-  globalThis.gc?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
