@@ -34,6 +34,8 @@ export const LINK_COLUMNS: readonly (keyof LinkExportRow)[] = [
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 // ORDER BY names the table columns: the text aliases in the select list would sort as text.
+// The cursor condition is written only when there is a cursor: `$5 IS NULL OR (…) > (…)`
+// would keep the planner from starting the index scan at the cursor.
 
 /** Every link of a workspace, deleted ones included (their deletion is a change). */
 export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
@@ -64,7 +66,7 @@ export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
                 created_at, updated_at, deleted_at
            FROM links
           WHERE workspace_id = $1 AND txid < $2::xid8
-            AND ($5::xid8 IS NULL OR (txid, id) > ($5::xid8, $6::bigint))
+            AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, id) > ($5::xid8, $6::bigint)'}
           ORDER BY links.txid, links.id
           LIMIT $3`,
         [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
@@ -151,7 +153,7 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
                 is_bot
            FROM clicks
           WHERE workspace_id = $1 AND txid < $2::xid8
-            AND ($5::xid8 IS NULL OR (txid, seq) > ($5::xid8, $6::bigint))
+            AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, seq) > ($5::xid8, $6::bigint)'}
             AND ($7::bigint IS NULL OR link_id = $7)
             AND ($8::timestamptz IS NULL OR clicked_at >= $8)
             AND ($9::timestamptz IS NULL OR clicked_at < $9)

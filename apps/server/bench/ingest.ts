@@ -1,0 +1,320 @@
+/**
+ * Click analytics benchmark, server mode (PostgreSQL + Redis/NATS), in one run per adapter:
+ *   1. pipeline capacity: N click events published straight to the stream, consumed by
+ *      `linkforge worker` processes into raw clicks + rollups; clicks/s, compared with plain
+ *      batched INSERTs of the same rows (no enrichment, no rollups, no idempotency);
+ *   2. end to end: redirects driven by autocannon for --duration s against `linkforge serve`,
+ *      clicks flowing redirect → stream → workers → rollups; redirects/s, clicks/s stored and
+ *      the redirect-to-rollup lag (p50/p99);
+ * then the consistent export of all clicks (rows/s) vs a naive id keyset (no horizon).
+ *
+ * Needs DATABASE_URL, REDIS_URL (and NATS_URL for nats). Usage:
+ *   npx tsx apps/server/bench/ingest.ts [--adapters redis,nats] [--events 200000]
+ *     [--duration 15] [--workers 2] [--connections 32]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { createNatsStream, createRedisStream, type StreamAdapter } from '@linkforge/stream';
+import { createTestDatabase } from '@linkforge/testkit';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import type { ClickMessage } from '../src/analytics/click-message.js';
+import { consistentExport } from '../src/exports/consistent-export.js';
+import { clickSource } from '../src/exports/sources.js';
+import type { Database } from '../src/infra/db/database.js';
+import { migrate } from '../src/infra/db/migrate.js';
+import { openPostgres } from '../src/infra/db/postgres.js';
+
+const { values } = parseArgs({
+  options: {
+    adapters: { type: 'string', default: 'redis,nats' },
+    events: { type: 'string', default: '200000' },
+    duration: { type: 'string', default: '15' },
+    workers: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const databaseUrl = process.env['DATABASE_URL'];
+const redisUrl = process.env['REDIS_URL'];
+const natsUrl = process.env['NATS_URL'];
+if (!databaseUrl || !redisUrl) {
+  console.error(
+    'bench/ingest measures server mode: set DATABASE_URL and REDIS_URL (and NATS_URL).',
+  );
+  process.exit(2);
+}
+const EVENTS = Number(values.events);
+const WORKERS = Number(values.workers);
+const LINKS = 1000;
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
+const ADMIN = `bench-${randomBytes(16).toString('hex')}`;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function proc(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${out}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function count(db: Database): Promise<number> {
+  return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM clicks'))[0]!.n;
+}
+
+async function waitCount(db: Database, n: number, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let c = 0;
+  while ((c = await count(db)) < n && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 100));
+  return c;
+}
+
+async function lag(db: Database, sinceSeq = 0) {
+  const [r] = await db.query<{ p50: number; p99: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - clicked_at))::float8 AS p50,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - clicked_at))::float8 AS p99
+       FROM clicks WHERE seq > $1`,
+    [sinceSeq],
+  );
+  return r!;
+}
+
+async function bench(adapter: 'redis' | 'nats') {
+  const database = await createTestDatabase(databaseUrl!, 'lf_bench');
+  const db = await openPostgres(database.url, 4);
+  const prefix = `lfbench:${randomBytes(4).toString('hex')}:`;
+  const streamName = `clicks_${randomBytes(4).toString('hex')}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    REDIS_URL: redisUrl!,
+    REDIS_PREFIX: prefix,
+    STREAM_ADAPTER: adapter,
+    CLICK_STREAM: streamName,
+    ...(natsUrl ? { NATS_URL: natsUrl } : {}),
+  };
+  const stream: StreamAdapter<ClickMessage> =
+    adapter === 'redis'
+      ? createRedisStream({ url: redisUrl!, keyPrefix: `${prefix}stream:`, stream: streamName })
+      : createNatsStream({
+          servers: natsUrl!,
+          stream: streamName,
+          subjectPrefix: 'linkforge.stream',
+        });
+  const workers: ChildProcess[] = [];
+  const servers: ChildProcess[] = [];
+  try {
+    await migrate(db);
+    await db.query(
+      `INSERT INTO links (id, workspace_id, code, is_alias, url)
+       SELECT nextval('link_ids'), 1, 'b' || g, true, 'https://example.com/' || g
+         FROM generate_series(1, $1) g`,
+      [LINKS],
+    );
+    const links = await db.query<{ id: number; code: string }>('SELECT id, code FROM links');
+
+    for (let i = 0; i < WORKERS; i++)
+      workers.push(await proc(['worker', '--name', `bench${i}`], env, 'worker ready'));
+
+    // 1. Pipeline capacity: publish EVENTS at once, time until all are rolled up.
+    const producer = await stream.createProducer();
+    const t0 = performance.now();
+    for (let i = 0; i < EVENTS; i += 1000) {
+      const now = Date.now();
+      await producer.publishBatch(
+        Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => {
+          const link = links[(i + j) % LINKS]!;
+          return {
+            id: randomUUID(),
+            key: String(link.id),
+            payload: {
+              v: 1 as const,
+              linkId: link.id,
+              code: link.code,
+              at: now,
+              ip: `81.2.${(i + j) % 250}.${j % 250}`,
+              ua: UA,
+              ref: j % 2 === 0 ? 'https://www.google.com/' : null,
+            },
+          };
+        }),
+      );
+    }
+    const published = performance.now();
+    const stored = await waitCount(db, EVENTS, 600_000);
+    const t1 = performance.now();
+    const capacity = (stored / (t1 - t0)) * 1000;
+    const publishRate = (EVENTS / (published - t0)) * 1000;
+
+    // Baseline: the same number of rows by plain batched INSERT into a bare table.
+    await db.exec(`CREATE TABLE plain_clicks (LIKE clicks INCLUDING DEFAULTS)`);
+    const b0 = performance.now();
+    for (let i = 0; i < EVENTS; i += 1000) {
+      await db.query(
+        `INSERT INTO plain_clicks (clicked_at, event_id, link_id, workspace_id, code, visitor,
+                                   referrer_host, country, device, browser, os, is_bot)
+         SELECT now(), md5(g::text), 1, 1, 'x', g, 'google.com', 'GB', 'desktop', 'Firefox', 'Linux', false
+           FROM generate_series($1::int, $2::int) g`,
+        [i, Math.min(EVENTS, i + 1000) - 1],
+      );
+    }
+    const baseline = (EVENTS / (performance.now() - b0)) * 1000;
+
+    // 2. End to end through real redirects.
+    const port = await freePort();
+    const address = `http://127.0.0.1:${port}`;
+    const server = await proc(
+      ['serve'],
+      {
+        ...env,
+        PORT: String(port),
+        PUBLIC_BASE_URL: address,
+        ANALYTICS_WORKER: 'false',
+        BOOTSTRAP_API_KEY: ADMIN,
+        RATE_LIMIT_ENABLED: 'false',
+        LOG_LEVEL: 'info',
+      },
+      'Linkforge listening',
+    );
+    servers.push(server);
+    const before = await count(db);
+    const [{ seq }] = (await db.query<{ seq: number }>(
+      'SELECT coalesce(max(seq), 0)::float8 AS seq FROM clicks',
+    )) as [{ seq: number }];
+    let k = 0;
+    const r = await autocannon({
+      url: address,
+      connections: Number(values.connections),
+      duration: Number(values.duration),
+      headers: { 'user-agent': UA },
+      requests: [{ setupRequest: (req) => ({ ...req, path: `/b${(k++ % LINKS) + 1}` }) }],
+    });
+    const redirects = r.requests.total;
+    const e2eDone = await waitCount(db, before + r['3xx'], 120_000);
+    const e2eLag = await lag(db, seq);
+    await stop(server);
+    const e2eClicks = e2eDone - before;
+
+    // 3. Export of every click (consistent, xid horizon) vs a naive keyset by seq.
+    const total = await count(db);
+    const x0 = performance.now();
+    let rows = 0;
+    let bytes = 0;
+    const exp = consistentExport(db, clickSource({ workspaceId: 1 }), { pageSize: 5000 });
+    for await (const row of exp.rows) {
+      bytes += JSON.stringify({ change: row.change, ...row.data }).length + 1;
+      rows++;
+    }
+    const exportRate = (rows / (performance.now() - x0)) * 1000;
+    const n0 = performance.now();
+    let naive = 0;
+    let after = 0;
+    for (;;) {
+      const page = await db.query<Record<string, unknown> & { seq: number }>(
+        `SELECT seq, event_id, clicked_at, code, referrer, referrer_host, country, device, browser, os, is_bot
+           FROM clicks WHERE seq > $1 ORDER BY seq LIMIT 5000`,
+        [after],
+      );
+      for (const p of page) {
+        bytes += JSON.stringify(p).length;
+        naive++;
+      }
+      if (page.length < 5000) break;
+      after = page[page.length - 1]!.seq;
+    }
+    const naiveRate = (naive / (performance.now() - n0)) * 1000;
+
+    return {
+      adapter,
+      publishRate,
+      capacity,
+      baseline,
+      redirectsPerSec: r.requests.average,
+      redirects,
+      e2eClicks,
+      e2eRate: e2eClicks / Number(values.duration),
+      e2eLag,
+      exportRate,
+      naiveRate,
+      total,
+    };
+  } finally {
+    for (const w of [...servers, ...workers]) await stop(w);
+    await stream.close();
+    if (adapter === 'redis') {
+      const redis = new Redis(redisUrl!);
+      await redis.del(`${prefix}stream:${streamName}`);
+      redis.disconnect();
+    } else if (natsUrl) {
+      // The NATS client is a dependency of @linkforge/stream: load it from there.
+      const req = createRequire(fileURLToPath(import.meta.resolve('@linkforge/stream')));
+      const { connect } = (await import(
+        req.resolve('@nats-io/transport-node')
+      )) as typeof import('@nats-io/transport-node');
+      const { jetstreamManager } = (await import(
+        req.resolve('@nats-io/jetstream')
+      )) as typeof import('@nats-io/jetstream');
+      const nc = await connect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(streamName).catch(() => false);
+      await nc.close();
+    }
+    await db.close();
+    await database.drop();
+  }
+}
+
+const adapters = values.adapters
+  .split(',')
+  .filter((a): a is 'redis' | 'nats' => a === 'redis' || a === 'nats');
+console.log(
+  `clicks: ${fmt(EVENTS)} events, ${WORKERS} worker processes, ${LINKS} links; redirects: ${values.connections} connections × ${values.duration} s`,
+);
+for (const adapter of adapters) {
+  if (adapter === 'nats' && !natsUrl) {
+    console.log('nats: NATS_URL not set, skipped');
+    continue;
+  }
+  const r = await bench(adapter);
+  console.log(`\n[${r.adapter}]`);
+  console.log(
+    `  pipeline: ${fmt(r.capacity)} clicks/s stream → rollup (publish ${fmt(r.publishRate)}/s) vs plain INSERT ${fmt(r.baseline)} rows/s: ratio ${(r.capacity / r.baseline).toFixed(2)}`,
+  );
+  console.log(
+    `  end to end: ${fmt(r.redirectsPerSec)} redirects/s, ${fmt(r.e2eRate)} clicks/s stored (${fmt(r.e2eClicks)} of ${fmt(r.redirects)}), lag p50 ${r.e2eLag.p50.toFixed(2)} s p99 ${r.e2eLag.p99.toFixed(2)} s`,
+  );
+  console.log(
+    `  export: ${fmt(r.exportRate)} rows/s consistent (xid horizon, ${fmt(r.total)} rows) vs naive keyset ${fmt(r.naiveRate)} rows/s: ratio ${(r.exportRate / r.naiveRate).toFixed(2)}`,
+  );
+}
