@@ -36,6 +36,7 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   encodeBatch,
   resolveConsumerOptions,
+  type EncodedMessage,
   type ResolvedConsumerOptions,
 } from './validate.js';
 
@@ -106,6 +107,8 @@ interface Session {
 const HEADER_KEY = 'Lf-Key';
 /** How long a count of waiting messages is trusted (see `NatsConsumer.pull`). */
 const ESTIMATE_TTL_MS = 250;
+/** Most publishes awaited at once within one `publishBatch`. */
+const PUBLISH_WINDOW = 1000;
 const HEADER_PUBLISHED_AT = 'Lf-Published-At';
 
 class NatsStream<T> implements StreamAdapter<T> {
@@ -313,17 +316,7 @@ class NatsProducer<T> implements StreamProducer<T> {
     const { subject, maxPayloadBytes } = this.owner.settings;
     const encoded = encodeBatch(messages, maxPayloadBytes);
     if (encoded.length === 0) return;
-    // Publishes go out in order on one connection, so the stream stores them in batch order;
-    // waiting for all acks together keeps a batch at one round trip.
-    const done = Promise.all(
-      encoded.map((m) => {
-        const h = headers();
-        h.set(HEADER_PUBLISHED_AT, String(m.publishedAt));
-        if (m.key !== undefined) h.set(HEADER_KEY, m.key);
-        // msgID makes a retried publish a no-op within the duplicate window.
-        return this.session.js.publish(subject, m.body, { msgID: m.id, headers: h });
-      }),
-    );
+    const done = this.send(subject, encoded);
     this.inFlight.add(done);
     try {
       await done;
@@ -331,6 +324,25 @@ class NatsProducer<T> implements StreamProducer<T> {
       throw new StreamBrokerError(`publish to ${subject} failed`, error);
     } finally {
       this.inFlight.delete(done);
+    }
+  }
+
+  /**
+   * Publishes go out in order on one connection, so the stream stores them in batch order.
+   * Acks are awaited a window at a time: one round trip per window, and a huge batch cannot
+   * pile up thousands of outstanding requests that would time out together.
+   */
+  private async send(subject: string, encoded: EncodedMessage[]): Promise<void> {
+    for (let start = 0; start < encoded.length; start += PUBLISH_WINDOW) {
+      await Promise.all(
+        encoded.slice(start, start + PUBLISH_WINDOW).map((m) => {
+          const h = headers();
+          h.set(HEADER_PUBLISHED_AT, String(m.publishedAt));
+          if (m.key !== undefined) h.set(HEADER_KEY, m.key);
+          // msgID makes a retried publish a no-op within the duplicate window.
+          return this.session.js.publish(subject, m.body, { msgID: m.id, headers: h });
+        }),
+      );
     }
   }
 

@@ -3,7 +3,7 @@ import { serviceUrl } from '@linkforge/testkit';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, streamContract } from './contract.js';
+import { collect, messages, streamContract } from './contract.js';
 import { createNatsStream, type NatsStreamOptions } from '../src/index.js';
 
 const url = serviceUrl('NATS_URL');
@@ -79,5 +79,21 @@ describe.skipIf(!url)('NATS JetStream adapter', () => {
       createNatsStream({ servers: url as string, maxAgeMs: 1000, duplicateWindowMs: 5000 }),
     ).toThrow(/duplicateWindowMs \(5000\) must not exceed maxAgeMs \(1000\)/);
     expect(() => createNatsStream({ servers: [] })).toThrow(/servers must be/);
+  });
+
+  it('publishes a batch larger than the publish window in order', async () => {
+    const stream = fresh();
+    const producer = await stream.createProducer();
+    const consumer = await stream.createConsumer({
+      group: 'g',
+      batchSize: 1000,
+      maxInFlight: 1000,
+    });
+    await producer.publishBatch(messages(2500));
+
+    const got = await collect(consumer, 2500, 30_000);
+
+    expect(got.map((m) => m.payload.n)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+    await stream.close();
   });
 });
