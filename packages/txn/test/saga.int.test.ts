@@ -283,6 +283,32 @@ describe.skipIf(!url)('SagaOrchestrator over PostgreSQL', () => {
     expect(x).toEqual(y);
   });
 
+  it('an observer that throws ends the run like a crash; another orchestrator resumes without re-running logged steps', async () => {
+    const runs: string[] = [];
+    const saga = defineSaga<Record<string, never>>({
+      name: 'observed',
+      steps: [
+        { name: 'one', run: async () => void runs.push('one') },
+        { name: 'two', run: async () => void runs.push('two') },
+      ],
+    });
+    const a = new SagaOrchestrator({
+      connection: db.url,
+      sagas: [saga],
+      onEvent: (e) => {
+        if (e.type === 'step-succeeded' && e.step === 'one') throw new Error('observer broke');
+      },
+    });
+    await a.start();
+    await expect(a.execute(saga, {}, { sagaId: 'observed-1' })).rejects.toThrow('observer broke');
+    expect((await a.get('observed-1'))?.status).toBe('running');
+    await a.close();
+    const b = await start([saga]);
+    const resumed = await b.resumeAll();
+    expect(resumed.find((o) => o.sagaId === 'observed-1')?.status).toBe('completed');
+    expect(runs).toEqual(['one', 'two']);
+  });
+
   it('refuses to resume a saga owned by a live orchestrator', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -203,7 +203,11 @@ export interface SagaOrchestratorOptions {
   readonly compensationRetry?: RetryPolicy;
   /** Default timeout of one attempt. Default 30000 ms. */
   readonly timeoutMs?: number;
-  /** Observer of every step transition (awaited); for tracing, metrics and crash tests. */
+  /**
+   * Observer of every step transition (awaited); for tracing, metrics and crash tests. An error
+   * it throws ends the run like a crash at that point (the saga stays resumable); it never
+   * counts as a step failure.
+   */
   readonly onEvent?: (event: SagaEvent) => void | Promise<void>;
 }
 
@@ -617,22 +621,20 @@ export class SagaOrchestrator {
     input: unknown,
     results: Record<string, unknown>,
   ): Promise<unknown> {
+    // Only the step's own outcome (its error, a timeout, an unserialisable result) counts as a
+    // failed attempt. A failed log write or an observer that throws ends this run instead, like
+    // a crash would: the saga stays in the log and is resumed.
     for (let attempt = 1; ; attempt++) {
       await this.store.stepStarted(sagaId, this.owner, idx, false);
       await this.emit({ type: 'step-started', sagaId, step: step.name, attempt });
       const ctx = this.context(sagaId, step.name, input, results, attempt);
+      let json: string;
       try {
         const value = await withTimeout(step.name, timeoutMs, ctx.controller, () =>
           step.run(ctx.context),
         );
-        await this.emit({ type: 'step-returned', sagaId, step: step.name, attempt });
-        const json = serialiseResult(step.name, value);
-        await this.store.stepSucceeded(sagaId, this.owner, idx, json);
-        results[step.name] = JSON.parse(json);
-        await this.emit({ type: 'step-succeeded', sagaId, step: step.name, attempt });
-        return undefined;
+        json = serialiseResult(step.name, value);
       } catch (err) {
-        if (err instanceof SagaBusyError) throw err;
         const willRetry = !(err instanceof NonRetryableError) && attempt < retry.maxAttempts;
         await this.store.stepError(
           sagaId,
@@ -651,7 +653,13 @@ export class SagaOrchestrator {
         });
         if (!willRetry) return err;
         await sleep(backoffDelay(retry, attempt));
+        continue;
       }
+      await this.emit({ type: 'step-returned', sagaId, step: step.name, attempt });
+      await this.store.stepSucceeded(sagaId, this.owner, idx, json);
+      results[step.name] = JSON.parse(json);
+      await this.emit({ type: 'step-succeeded', sagaId, step: step.name, attempt });
+      return undefined;
     }
   }
 
@@ -674,12 +682,7 @@ export class SagaOrchestrator {
         await withTimeout(step.name, timeoutMs, ctx.controller, () =>
           compensate({ ...ctx.context, result: result ?? undefined }),
         );
-        await this.emit({ type: 'compensation-returned', sagaId, step: step.name, attempt });
-        await this.store.stepCompensated(sagaId, this.owner, idx);
-        await this.emit({ type: 'compensation-succeeded', sagaId, step: step.name, attempt });
-        return true;
       } catch (err) {
-        if (err instanceof SagaBusyError) throw err;
         const willRetry = attempt < retry.maxAttempts;
         await this.store.stepError(
           sagaId,
@@ -698,7 +701,12 @@ export class SagaOrchestrator {
         });
         if (!willRetry) return false;
         await sleep(backoffDelay(retry, attempt));
+        continue;
       }
+      await this.emit({ type: 'compensation-returned', sagaId, step: step.name, attempt });
+      await this.store.stepCompensated(sagaId, this.owner, idx);
+      await this.emit({ type: 'compensation-succeeded', sagaId, step: step.name, attempt });
+      return true;
     }
   }
 
