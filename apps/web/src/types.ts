@@ -17,9 +17,24 @@ export interface Link {
   status: LinkStatus;
   createdAt: string;
   updatedAt: string;
-  /** Preview fields, present once the server fetches or stores previews. */
+  /** Preview overrides and fetched preview, present where the server makes previews. */
   description?: string | null;
   image?: string | null;
+  preview?: {
+    status: string;
+    title: string | null;
+    description: string | null;
+    image: string | null;
+    siteName: string | null;
+  };
+  /** Set for a file link: the uploaded file it points to. */
+  file?: {
+    uploadId: string;
+    fileName: string;
+    contentType: string;
+    size: number;
+    url: string;
+  } | null;
 }
 
 export interface LinkPage {

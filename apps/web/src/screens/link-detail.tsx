@@ -10,7 +10,7 @@ import {
   serverFieldError,
   type LinkFormValues,
 } from '../components/link-form.js';
-import { bareUrl, fmtDateTime, fmtNumber, hostOf } from '../format.js';
+import { bareUrl, fmtBytes, fmtDateTime, fmtNumber, hostOf } from '../format.js';
 import { href, navigate } from '../router.js';
 import type { Link } from '../types.js';
 import { announce, ConfirmButton, CopyButton, Notice, StatusBadge } from '../ui.js';
@@ -114,7 +114,11 @@ export function LinkDetailScreen(props: { code: string }) {
 function PreviewCard(props: { link: Link; onChange: (l: Link) => void }) {
   const { link } = props;
   const [imageBroken, setImageBroken] = useState(false);
-  const image = link.image ?? null;
+  // The owner's overrides win over what was fetched from the target page.
+  const image = link.image ?? link.preview?.image ?? null;
+  const title = link.title ?? link.preview?.title ?? hostOf(link.url);
+  const description = link.description ?? link.preview?.description ?? null;
+  const site = link.preview?.siteName ?? hostOf(link.url);
   useEffect(() => setImageBroken(false), [image]);
   return (
     <section class="card" aria-labelledby="preview-title">
@@ -125,13 +129,13 @@ function PreviewCard(props: { link: Link; onChange: (l: Link) => void }) {
           <img class="preview-image" src={image} alt="" onError={() => setImageBroken(true)} />
         ) : (
           <div class="preview-image preview-placeholder" aria-hidden="true">
-            {hostOf(link.url).slice(0, 1).toUpperCase()}
+            {site.slice(0, 1).toUpperCase()}
           </div>
         )}
         <div class="preview-body">
-          <span class="preview-host">{hostOf(link.url)}</span>
-          <strong class="preview-title">{link.title ?? hostOf(link.url)}</strong>
-          {link.description != null && <span class="preview-desc">{link.description}</span>}
+          <span class="preview-host">{site}</span>
+          <strong class="preview-title">{title}</strong>
+          {description !== null && <span class="preview-desc">{description}</span>}
         </div>
       </article>
       <dl class="facts">
@@ -141,6 +145,17 @@ function PreviewCard(props: { link: Link; onChange: (l: Link) => void }) {
             {link.url}
           </a>
         </dd>
+        {link.file != null && (
+          <>
+            <dt>File</dt>
+            <dd>
+              {link.file.fileName}{' '}
+              <span class="muted">
+                ({fmtBytes(link.file.size)}, {link.file.contentType})
+              </span>
+            </dd>
+          </>
+        )}
         <dt>Redirect</dt>
         <dd>{link.redirectType}</dd>
         <dt>Expires</dt>
@@ -159,14 +174,16 @@ function PreviewCard(props: { link: Link; onChange: (l: Link) => void }) {
         label="Drop an image for the preview"
         hint="PNG, JPEG, GIF, WebP or AVIF, up to 5 MB."
         onUploaded={async (upload) => {
-          if (typeof upload.url !== 'string')
-            throw new Error('The server did not say where the image is served.');
           const updated = await api<Link>(
             'PATCH',
             `/api/v1/links/${encodeURIComponent(link.code)}`,
-            { image: upload.url },
+            { imageUploadId: upload.id },
           );
-          props.onChange(updated.image === undefined ? { ...updated, image: upload.url } : updated);
+          props.onChange(
+            updated.image === undefined && typeof upload.url === 'string'
+              ? { ...updated, image: upload.url }
+              : updated,
+          );
           announce('Preview image updated.');
         }}
       />

@@ -150,9 +150,7 @@ function CreateLink(props: { shortBase: string; onCreated: (l: Link) => void }) 
             label="Drop a file here, or choose one"
             hint="Up to 100 MB. The short link will point to the uploaded file."
             onUploaded={async (upload, file) => {
-              if (typeof upload.url !== 'string')
-                throw new Error('The server did not say where the file is served.');
-              await create({ url: upload.url, title: file.name });
+              await create({ uploadId: upload.id, title: file.name });
             }}
           />
         </div>
