@@ -24,8 +24,15 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '3' },
     batches: { type: 'string', default: '1,10,100,1000' },
+    'lag-rate': { type: 'string', default: '2000' },
+    'lag-seconds': { type: 'string', default: '10' },
   },
 });
+const lagRate = Number(values['lag-rate']);
+const lagSeconds = Number(values['lag-seconds']);
+if (!(lagRate >= 0) || !(lagSeconds > 0)) {
+  throw new Error('--lag-rate must be >= 0 (0 skips the lag test) and --lag-seconds positive');
+}
 const total = Number(values.messages);
 const runs = Number(values.runs);
 const batches = values.batches.split(',').map(Number);
@@ -124,6 +131,61 @@ async function once(adapter, batch) {
   }
 }
 
+/**
+ * Sustained load: publishes `lagRate` msgs/s (batches of 100 every 100/lagRate s) for
+ * `lagSeconds` while two consumers of one group drain them, and measures each message's lag
+ * from publish to receipt.
+ */
+async function lag(adapter) {
+  const name = `lf-bench-${randomUUID().slice(0, 8)}`;
+  const stream = adapter.make(name);
+  try {
+    const producer = await stream.createProducer();
+    const consumers = await Promise.all(
+      [0, 1].map(() => stream.createConsumer({ group: 'bench', batchSize: 100, waitMs: 200 })),
+    );
+    const lags = [];
+    const runs = consumers.map((c) =>
+      c.run(async (batch) => {
+        const now = Date.now();
+        for (const m of batch) lags.push(now - m.publishedAt);
+      }),
+    );
+    const total = Math.round(lagRate * lagSeconds);
+    const interval = (100 / lagRate) * 1000;
+    const started = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      const due = started + (sent / 100) * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const n = Math.min(100, total - sent);
+      await producer.publishBatch(Array.from({ length: n }, (_, i) => click(sent + i)));
+      sent += n;
+    }
+    const publishSeconds = (performance.now() - started) / 1000;
+    const deadline = Date.now() + 60_000;
+    while (lags.length < total && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const drainSeconds = (performance.now() - started) / 1000;
+    await Promise.all(consumers.map((c) => c.close()));
+    await Promise.all(runs);
+    const sorted = [...lags].sort((a, b) => a - b);
+    const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    return {
+      offered: total / publishSeconds,
+      consumed: lags.length / drainSeconds,
+      received: lags.length,
+      total,
+      p50: at(0.5),
+      p99: at(0.99),
+    };
+  } finally {
+    await stream.close();
+    await adapter.cleanup(name);
+  }
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -163,5 +225,30 @@ for (const batch of batches) {
       return [fmt(v).padStart(10), `${(v / base).toFixed(2)}×`.padStart(7)];
     });
     console.log([String(batch).padStart(5), op.padEnd(7), fmt(base), ...cells].join('  '));
+  }
+}
+
+if (lagRate > 0) {
+  console.log(
+    `\nsustained load: ${lagRate} msgs/s offered for ${lagSeconds} s in batches of 100, ` +
+      'two consumers (batch 100) in one group; lag = receipt time - publish time',
+  );
+  console.log(
+    ['adapter'.padEnd(10), 'offered/s', 'consumed/s', 'received', 'lag p50 ms', 'lag p99 ms'].join(
+      '  ',
+    ),
+  );
+  for (const adapter of adapters) {
+    const r = await lag(adapter);
+    console.log(
+      [
+        adapter.name.padEnd(10),
+        fmt(r.offered),
+        fmt(r.consumed).padStart(10),
+        `${r.received}/${r.total}`.padStart(8),
+        String(r.p50).padStart(10),
+        String(r.p99).padStart(10),
+      ].join('  '),
+    );
   }
 }
