@@ -1,5 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { serviceUrl } from '@linkforge/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, availableModes, startService, type TestService } from './helpers.js';
+import { auth, availableModes, startService, type Mode, type TestService } from './helpers.js';
+
+const natsUrl = serviceUrl('NATS_URL');
+/** Every mode, plus server mode on NATS JetStream when NATS is there. */
+const setups: { name: string; mode: Mode; env: Record<string, string> }[] = [
+  ...availableModes().map((mode) => ({
+    name: mode === 'server' ? 'server mode, Redis Streams' : 'embedded mode, in-process stream',
+    mode,
+    // Server mode: the worker in-process, so that the test needs one process.
+    env: mode === 'server' ? { ANALYTICS_WORKER: 'true' } : ({} as Record<string, string>),
+  })),
+  ...(availableModes().includes('server') && natsUrl !== undefined
+    ? [
+        {
+          name: 'server mode, NATS JetStream',
+          mode: 'server' as const,
+          env: {
+            ANALYTICS_WORKER: 'true',
+            STREAM_ADAPTER: 'nats',
+            NATS_URL: natsUrl,
+            CLICK_STREAM: `test_${randomBytes(4).toString('hex')}`,
+          },
+        },
+      ]
+    : []),
+];
+
+interface NatsClient {
+  connect(o: { servers: string }): Promise<{ close(): Promise<void> }>;
+}
+interface NatsManager {
+  jetstreamManager(nc: unknown): Promise<{ streams: { delete(name: string): Promise<boolean> } }>;
+}
+
+/** Deletes a JetStream stream this test created (the NATS client comes with @linkforge/stream). */
+async function deleteNatsStream(name: string): Promise<void> {
+  const req = createRequire(fileURLToPath(import.meta.resolve('@linkforge/stream')));
+  const { connect } = (await import(req.resolve('@nats-io/transport-node'))) as NatsClient;
+  const { jetstreamManager } = (await import(req.resolve('@nats-io/jetstream'))) as NatsManager;
+  const nc = await connect({ servers: natsUrl! });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(name).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+}
 
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 const SAFARI_IPHONE =
@@ -18,7 +67,7 @@ interface Report {
   os: { value: string; clicks: number }[];
 }
 
-describe.each(availableModes())('click analytics (%s mode)', (mode) => {
+describe.each(setups)('click analytics ($name)', ({ mode, env }) => {
   let svc: TestService;
   let code: string;
   let other: string;
@@ -53,8 +102,7 @@ describe.each(availableModes())('click analytics (%s mode)', (mode) => {
   }
 
   beforeAll(async () => {
-    // Server mode: Redis Streams, with the worker in-process so the test needs one process.
-    svc = await startService(mode, mode === 'server' ? { ANALYTICS_WORKER: 'true' } : {});
+    svc = await startService(mode, env);
     const a = await svc.built.app.inject({
       method: 'POST',
       url: '/api/v1/links',
@@ -83,6 +131,7 @@ describe.each(availableModes())('click analytics (%s mode)', (mode) => {
   });
   afterAll(async () => {
     await svc?.close();
+    if (env['STREAM_ADAPTER'] === 'nats') await deleteNatsStream(env['CLICK_STREAM']!);
   });
 
   it('answers per-link totals, daily unique visitors and every dimension from the rollups', async () => {
