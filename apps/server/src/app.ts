@@ -31,6 +31,16 @@ import { registerApiEtags } from './cdn/api-etag.js';
 import { createPurger, startPurging } from './cdn/setup.js';
 import type { PurgeQueue } from './cdn/purge/purge-queue.js';
 import type { ClickSink } from './links/click-buffer.js';
+import { fetchPreview } from '@linkforge/preview';
+import { LinkMedia } from './previews/link-media.js';
+import { previewPages } from './previews/pages.js';
+import type { PreviewFetcher, PreviewWorker } from './previews/preview-worker.js';
+import { startPreviews } from './previews/setup.js';
+import { qrRoutes } from './qr/routes.js';
+import { openObjectStore } from './uploads/object-store.js';
+import { localObjectRoutes, uploadRoutes } from './uploads/routes.js';
+import { UploadSweeper } from './uploads/sweeper.js';
+import { UploadService } from './uploads/upload-service.js';
 
 export interface BuiltApp {
   readonly app: FastifyInstance;
@@ -44,6 +54,15 @@ export interface BuiltApp {
   readonly resolver: LinkResolver;
   /** CDN purges, when a purge provider is configured. */
   readonly purges: PurgeQueue | undefined;
+  readonly uploads: UploadService;
+  /** Fetches link previews after `link.created`. */
+  readonly previews: PreviewWorker;
+}
+
+/** Replaceable parts of the app (tests). */
+export interface BuildOptions {
+  /** How link previews are fetched. Default: `fetchPreview` of @linkforge/preview (SSRF-safe). */
+  readonly previewFetcher?: PreviewFetcher;
 }
 
 /**
@@ -51,7 +70,7 @@ export interface BuiltApp {
  * domain services and HTTP routes. `app.close()` flushes buffered clicks and closes every
  * connection. It does not listen: `main` does.
  */
-export async function buildApp(config: Config): Promise<BuiltApp> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<BuiltApp> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -79,12 +98,20 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   const workspaceId = await defaultWorkspaceId(runtime.db);
 
   const ownHosts = new Set([new URL(config.publicBaseUrl).hostname.toLowerCase()]);
+  const objects = await openObjectStore(config, runtime.db);
+  const uploads = new UploadService({
+    db: runtime.db,
+    store: objects.store,
+    config: config.uploads,
+  });
+  const media = new LinkMedia({ db: runtime.db, uploads, publicBaseUrl: config.publicBaseUrl });
   const links = new LinkService({
     db: runtime.db,
     cache: runtime.cache,
     codes: new CodeGenerator(runtime.codeKey, config.codeLength),
     ids: new IdAllocator(runtime.db),
     ownHosts,
+    extension: media,
   });
   const clicks = new ClickBuffer(runtime.db, {
     flushMs: config.clickFlushMs,
@@ -106,14 +133,28 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
   const clickSink = composeSinks(clicks, analytics.sink);
   const purger = createPurger(config.cdn, config.publicBaseUrl);
   const purging = purger === undefined ? undefined : startPurging(analytics.bus, purger, app.log);
+  const previews = startPreviews({
+    bus: analytics.bus,
+    db: runtime.db,
+    fetcher: options.previewFetcher ?? ((url) => fetchPreview(url)),
+    ownHosts,
+    onError: (err) => app.log.warn({ err }, 'link preview fetch failed'),
+  });
+  const sweeper = new UploadSweeper(uploads, config.uploads.sweepIntervalSeconds * 1000, (err) =>
+    app.log.warn({ err }, 'upload sweep failed; retrying next round'),
+  );
+  sweeper.start();
 
   app.addHook('onClose', async () => {
     try {
+      await previews.stop().catch((err: unknown) => app.log.error({ err }, 'previews close'));
+      await sweeper.close();
       await purging?.stop().catch((err: unknown) => app.log.error({ err }, 'purge queue close'));
       await analytics.close().catch((err: unknown) => app.log.error({ err }, 'analytics close'));
       await clicks.close();
     } finally {
       await runtime.close();
+      await objects.close();
     }
   });
 
@@ -163,6 +204,7 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
     publicBaseUrl: config.publicBaseUrl,
     metrics,
     guards: { ...guards, rateLimit },
+    media,
   });
   await app.register(keyRoutes, { keys, requireAdmin: guards.requireAdmin });
   await app.register(healthRoutes, { runtime, metrics });
@@ -175,6 +217,26 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
       ttlSeconds: config.cdn.edgeTtlSeconds,
       staleSeconds: config.cdn.edgeStaleSeconds,
     },
+    previews: previewPages({
+      db: runtime.db,
+      publicBaseUrl: config.publicBaseUrl,
+      policy: {
+        mode: config.cdn.redirectCache,
+        ttlSeconds: config.cdn.edgeTtlSeconds,
+        staleSeconds: config.cdn.edgeStaleSeconds,
+      },
+    }),
+  });
+  await app.register(uploadRoutes, {
+    uploads,
+    publicBaseUrl: config.publicBaseUrl,
+    guards: { requireKey: guards.requireKey, rateLimit },
+  });
+  if (objects.local !== undefined) await app.register(localObjectRoutes, { store: objects.local });
+  await app.register(qrRoutes, {
+    links,
+    publicBaseUrl: config.publicBaseUrl,
+    guards: { requireKey: guards.requireKey },
   });
   await app.register(analyticsApi, { config, db: runtime.db, analytics, links, guards });
   await app.register(sessionRoutes, {
@@ -207,5 +269,7 @@ export async function buildApp(config: Config): Promise<BuiltApp> {
     clickSink,
     resolver,
     purges: purging?.queue,
+    uploads,
+    previews: previews.worker,
   };
 }

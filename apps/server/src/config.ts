@@ -68,6 +68,30 @@ export interface Config {
   readonly sessionTtlSeconds: number;
   /** CDN in front of the service: redirect caching mode and where purges go. */
   readonly cdn: CdnConfig;
+  /** Uploads through pre-signed URLs (docs/uploads.md). */
+  readonly uploads: UploadsConfig;
+}
+
+export interface UploadsConfig {
+  /** `local` (default): files under `DATA_DIR/objects`, served by this app. `s3`: a bucket. */
+  readonly objectStore: 'local' | 's3';
+  /** S3 settings; credentials come from the AWS default provider chain. */
+  readonly s3:
+    | {
+        readonly bucket: string;
+        readonly region: string | undefined;
+        readonly endpoint: string | undefined;
+        readonly forcePathStyle: boolean;
+      }
+    | undefined;
+  /** Largest upload accepted, in bytes. */
+  readonly maxBytes: number;
+  /** Accepted content types: exact `type/subtype`, `type/*`, or `*` for any. */
+  readonly contentTypes: readonly string[];
+  /** A pending upload not completed within this long is deleted by the sweeper. */
+  readonly pendingTtlSeconds: number;
+  /** How often the sweeper runs. */
+  readonly sweepIntervalSeconds: number;
 }
 
 export interface CdnConfig {
@@ -216,6 +240,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
     cdn: cdnConfig(env),
+    uploads: uploadsConfig(env),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) {
@@ -322,5 +347,74 @@ function cdnConfig(env: Env): CdnConfig {
     edgeTtlSeconds: int(env, 'EDGE_CACHE_TTL_SECONDS', 3600, 1, 365 * 86_400),
     edgeStaleSeconds: int(env, 'EDGE_STALE_SECONDS', 30, 0, 86_400),
     purge: Object.freeze(purge),
+  });
+}
+
+/** Served by the app and used as preview images: safe images first, then common documents. */
+export const DEFAULT_UPLOAD_CONTENT_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'application/pdf',
+  'text/plain',
+  'text/csv',
+  'application/json',
+  'application/zip',
+  'application/octet-stream',
+  'audio/mpeg',
+  'video/mp4',
+] as const;
+
+function uploadsConfig(env: Env): UploadsConfig {
+  const store = str(env, 'OBJECT_STORE')?.toLowerCase() ?? 'local';
+  if (store !== 'local' && store !== 's3') {
+    throw new ConfigError('OBJECT_STORE', `must be local or s3, got "${store}"`);
+  }
+  let s3: UploadsConfig['s3'];
+  if (store === 's3') {
+    const bucket = str(env, 'S3_BUCKET');
+    if (bucket === undefined)
+      throw new ConfigError('S3_BUCKET', 'is required with OBJECT_STORE=s3');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new ConfigError('S3_BUCKET', 'must be a valid bucket name');
+    }
+    s3 = Object.freeze({
+      bucket,
+      region: str(env, 'S3_REGION'),
+      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:']),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+    });
+  }
+  const rawTypes = str(env, 'UPLOAD_CONTENT_TYPES');
+  const contentTypes =
+    rawTypes === undefined
+      ? [...DEFAULT_UPLOAD_CONTENT_TYPES]
+      : rawTypes
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter((t) => t !== '');
+  for (const t of contentTypes) {
+    if (
+      t !== '*' &&
+      !/^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126})$/.test(t)
+    ) {
+      throw new ConfigError(
+        'UPLOAD_CONTENT_TYPES',
+        `must be comma-separated type/subtype, type/* or *, got "${t}"`,
+      );
+    }
+  }
+  if (contentTypes.length === 0) {
+    throw new ConfigError('UPLOAD_CONTENT_TYPES', 'must name at least one content type');
+  }
+  return Object.freeze({
+    objectStore: store,
+    s3,
+    maxBytes: int(env, 'UPLOAD_MAX_BYTES', 100 * 1024 * 1024, 1, 5 * 1024 ** 4),
+    contentTypes: Object.freeze(contentTypes),
+    pendingTtlSeconds: int(env, 'UPLOAD_PENDING_TTL_SECONDS', 86_400, 300, 30 * 86_400),
+    sweepIntervalSeconds: int(env, 'UPLOAD_SWEEP_INTERVAL_SECONDS', 600, 1, 86_400),
   });
 }

@@ -136,11 +136,18 @@ describe.each(availableModes())(
         });
         await until(() => (delivered.length > 0 ? true : undefined), 15_000);
         expect(failures).toBe(2);
-        const [row] = await svc.built.runtime.db.query<{ attempts: number; dispatched: boolean }>(
-          `SELECT attempts, dispatched_at IS NOT NULL AS dispatched FROM event_outbox
-          WHERE event_id = $1`,
-          [delivered[0]],
-        );
+        // The relay marks the event after every handler of it has finished, not just this one.
+        const query = () =>
+          svc.built.runtime.db.query<{ attempts: number; dispatched: boolean }>(
+            `SELECT attempts, dispatched_at IS NOT NULL AS dispatched FROM event_outbox
+            WHERE event_id = $1`,
+            [delivered[0]],
+          );
+        let [row] = await query();
+        for (let i = 0; i < 100 && row?.dispatched !== true; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          [row] = await query();
+        }
         expect(row).toEqual({ attempts: 3, dispatched: true });
       } finally {
         off();

@@ -2,7 +2,7 @@ import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import { linkSnapshot } from '../events/link-events.js';
 import { appendToOutbox, domainEvent } from '../events/outbox.js';
 import type { LinkCache } from '../infra/cache/link-cache.js';
-import type { Database } from '../infra/db/database.js';
+import type { Database, Queryable } from '../infra/db/database.js';
 import type { CodeGenerator } from './codes.js';
 import type { IdAllocator } from './id-allocator.js';
 import type { Link, RedirectType } from './link.js';
@@ -15,8 +15,43 @@ import {
   validateTitle,
 } from './validate.js';
 
-export interface CreateLinkInput {
-  url: string;
+/** Fields of a link kept by other features: its preview overrides and, for file links, the file. */
+export interface LinkMediaInput {
+  /** A completed upload the link points to (a file link); replaces `url`. */
+  uploadId?: string | undefined;
+  /** A completed image upload shown as the link's preview image. */
+  imageUploadId?: string | null | undefined;
+  description?: string | null | undefined;
+  /** Preview image URL (http/https). */
+  image?: string | null | undefined;
+}
+
+/**
+ * A feature that stores more about a link than the links table holds (previews, file links).
+ * `prepare` checks its fields before anything is written (throwing an AppError refuses the
+ * request); `save` runs on the link's own transaction, so the link and its extras commit or
+ * roll back together.
+ */
+export interface LinkExtension {
+  prepare(
+    workspaceId: number,
+    input: LinkMediaInput & { readonly url?: string | undefined },
+    mode: 'create' | 'update',
+  ): Promise<PreparedExtension | undefined>;
+  save(tx: Queryable, link: Link, prepared: PreparedExtension): Promise<void>;
+}
+
+export interface PreparedExtension {
+  /** A target the extension vouches for (a file served by this service): not checked as user input. */
+  readonly url?: string;
+  /** Names of the fields it changes, reported in `link.updated`. */
+  readonly changed: readonly string[];
+  readonly state: unknown;
+}
+
+export interface CreateLinkInput extends LinkMediaInput {
+  /** Destination; may be left out when `uploadId` makes the link a file link. */
+  url?: string | undefined;
   alias?: string | undefined;
   expiresAt?: string | null | undefined;
   maxClicks?: number | null | undefined;
@@ -25,7 +60,7 @@ export interface CreateLinkInput {
   tags?: string[] | undefined;
 }
 
-export interface UpdateLinkInput {
+export interface UpdateLinkInput extends Omit<LinkMediaInput, 'uploadId'> {
   url?: string;
   expiresAt?: string | null;
   maxClicks?: number | null;
@@ -45,6 +80,8 @@ export interface LinkServiceDeps {
   readonly ids: IdAllocator;
   /** Hostnames of this service; destinations on them are refused (loops). */
   readonly ownHosts: ReadonlySet<string>;
+  /** Previews and file links (optional: the links core works without them). */
+  readonly extension?: LinkExtension;
 }
 
 /** Attempts before giving up on generated codes that keep landing on aliases (never in practice). */
@@ -60,7 +97,11 @@ export class LinkService {
   #prepare(
     workspaceId: number,
     input: CreateLinkInput,
+    trustedUrl: string | undefined,
   ): Omit<repo.NewLinkRow, 'id' | 'code'> & { alias?: string } {
+    if (trustedUrl === undefined && input.url === undefined) {
+      throw new AppError('validation_failed', 'url is required (or uploadId for a file link).');
+    }
     const maxClicks = input.maxClicks ?? null;
     if (maxClicks !== null && (!Number.isSafeInteger(maxClicks) || maxClicks < 1)) {
       throw new AppError('validation_failed', 'maxClicks must be a positive integer.');
@@ -68,7 +109,7 @@ export class LinkService {
     return {
       workspaceId,
       isAlias: input.alias !== undefined,
-      url: normalizeTargetUrl(input.url, this.deps.ownHosts),
+      url: trustedUrl ?? normalizeTargetUrl(input.url ?? '', this.deps.ownHosts),
       redirectType: input.redirectType ?? 302,
       title: validateTitle(input.title),
       tags: validateTags(input.tags),
@@ -79,7 +120,8 @@ export class LinkService {
   }
 
   async create(workspaceId: number, input: CreateLinkInput): Promise<Link> {
-    const [result] = await this.createMany(workspaceId, [input]);
+    const prepared = await this.deps.extension?.prepare(workspaceId, input, 'create');
+    const [result] = await this.#createMany(workspaceId, [input], [prepared]);
     if (result === undefined) throw new AppError('internal', 'link creation returned nothing');
     if (!result.ok) throw new AppError(result.error.code, result.error.detail);
     return result.link;
@@ -93,13 +135,21 @@ export class LinkService {
     workspaceId: number,
     inputs: readonly CreateLinkInput[],
   ): Promise<BulkItemResult[]> {
+    return this.#createMany(workspaceId, inputs, []);
+  }
+
+  async #createMany(
+    workspaceId: number,
+    inputs: readonly CreateLinkInput[],
+    extras: readonly (PreparedExtension | undefined)[],
+  ): Promise<BulkItemResult[]> {
     const results: BulkItemResult[] = new Array(inputs.length);
     type Pending = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; alias?: string };
     const pending: Pending[] = [];
     const aliasesInBatch = new Set<string>();
     inputs.forEach((input, index) => {
       try {
-        const { alias, ...row } = this.#prepare(workspaceId, input);
+        const { alias, ...row } = this.#prepare(workspaceId, input, extras[index]?.url);
         if (alias !== undefined) {
           if (aliasesInBatch.has(alias))
             throw new AppError('alias_taken', `The alias "${alias}" is already taken.`);
@@ -121,6 +171,15 @@ export class LinkService {
       // The links and their link.created events commit together (transactional outbox).
       const created = await this.deps.db.transaction(async (tx) => {
         const links = await repo.insertLinks(tx, rows);
+        const extension = this.deps.extension;
+        if (extension !== undefined) {
+          const byCode = new Map(links.map((l) => [l.code, l]));
+          for (const [i, p] of todo.entries()) {
+            const extra = extras[p.index];
+            const link = byCode.get(rows[i]!.code);
+            if (extra !== undefined && link !== undefined) await extension.save(tx, link, extra);
+          }
+        }
         await appendToOutbox(
           tx,
           links.map((link) => domainEvent('link.created', { link: linkSnapshot(link) })),
@@ -176,10 +235,12 @@ export class LinkService {
       }
       patch.maxClicks = m;
     }
+    const extra = await this.deps.extension?.prepare(workspaceId, input, 'update');
     const link = await this.deps.db.transaction(async (tx) => {
       const updated = await repo.updateLink(tx, workspaceId, code, patch);
       if (updated !== undefined) {
-        const changed = Object.keys(patch);
+        if (extra !== undefined) await this.deps.extension?.save(tx, updated, extra);
+        const changed = [...Object.keys(patch), ...(extra?.changed ?? [])];
         await appendToOutbox(tx, [
           domainEvent('link.updated', { link: linkSnapshot(updated), changed }),
         ]);

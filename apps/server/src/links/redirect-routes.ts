@@ -7,6 +7,7 @@ import {
   type EdgePolicy,
 } from '../cdn/cache-policy.js';
 import type { Metrics } from '../http/metrics.js';
+import type { CachedLink } from '../infra/cache/link-cache.js';
 import type { ClickSink } from './click-buffer.js';
 import type { LinkResolver } from './resolve-link.js';
 
@@ -15,6 +16,17 @@ export interface RedirectRoutesOptions {
   readonly clicks: ClickSink;
   readonly metrics: Metrics;
   readonly policy: EdgePolicy;
+  /** Preview pages (the previews feature): `/{code}+`, and the OpenGraph page for share bots. */
+  readonly previews?: PreviewPages;
+}
+
+export interface PreviewPages {
+  /** Whether a user agent `isbot` flagged is a link-preview bot that gets the OpenGraph page. */
+  isShareBot(userAgent: string | undefined): boolean;
+  /** The OpenGraph page of a live link, for a share bot. */
+  botPage(link: CachedLink, code: string, reply: FastifyReply): Promise<FastifyReply>;
+  /** `GET /{code}+`: the page that shows where a link goes instead of going there. */
+  infoPage(code: string, reply: FastifyReply): Promise<FastifyReply>;
 }
 
 const CODE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -42,7 +54,7 @@ export async function redirectRoutes(
   app: FastifyInstance,
   opts: RedirectRoutesOptions,
 ): Promise<void> {
-  const { resolver, clicks, metrics, policy } = opts;
+  const { resolver, clicks, metrics, policy, previews } = opts;
   const edge = policy.mode === 'edge';
 
   const handler = async (
@@ -58,12 +70,22 @@ export async function redirectRoutes(
         .type('text/html; charset=utf-8')
         .send(html);
     };
+    // `/{code}+` (43 is '+'): show where the link goes instead of redirecting.
+    if (previews !== undefined && code.charCodeAt(code.length - 1) === 43) {
+      return previews.infoPage(code.slice(0, -1), reply);
+    }
     if (!CODE.test(code)) return gone(404, NOT_FOUND_PAGE, 'not_found');
     const userAgent = request.headers['user-agent'];
-    const count = request.method === 'GET' && !isbot(userAgent);
+    const bot = isbot(userAgent);
+    const count = request.method === 'GET' && !bot;
     const r = await resolver.resolve(code, count);
     if (r.kind === 'not_found') return gone(404, NOT_FOUND_PAGE, 'not_found');
     if (r.kind === 'gone') return gone(410, GONE_PAGE[r.reason]!, r.reason);
+    // Only user agents the bot pattern flagged pay for the second check.
+    if (bot && previews !== undefined && previews.isShareBot(userAgent)) {
+      metrics.redirects.inc({ outcome: 'preview_page' });
+      return previews.botPage(r.link, code, reply);
+    }
     // In edge mode a cacheable redirect is counted from the edge's log, not here.
     const counted = count && !(edge && edgeCacheable(r.link));
     if (counted) {

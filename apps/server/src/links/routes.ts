@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { Guard } from '../auth/guards.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../http/metrics.js';
-import { toView } from './link.js';
+import { toView, type Link } from './link.js';
 import type { CreateLinkInput, LinkService } from './link-service.js';
 import {
   BulkBody,
@@ -20,6 +20,10 @@ export interface LinkRoutesOptions {
   readonly publicBaseUrl: string;
   readonly metrics: Metrics;
   readonly guards: { requireKey: Guard; allowAnonymous: Guard; rateLimit: Guard };
+  /** Adds preview and file fields to link views (the previews feature), one query per call. */
+  readonly media?: {
+    views(links: readonly Link[]): Promise<ReadonlyMap<number, object>>;
+  };
 }
 
 const errors = { 400: Problem, 401: Problem, 404: Problem, 409: Problem, 429: Problem };
@@ -44,6 +48,11 @@ function decodeCursor(cursor: string): number {
 export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
   const { links, publicBaseUrl, metrics, guards } = opts;
   const view = (l: Parameters<typeof toView>[0]) => toView(l, publicBaseUrl);
+  const fullViews = async (ls: readonly Link[]) => {
+    const extra = await opts.media?.views(ls);
+    return ls.map((l) => ({ ...view(l), ...extra?.get(l.id) }));
+  };
+  const fullView = async (l: Link) => (await fullViews([l]))[0]!;
   const principal = (req: { principal?: { workspaceId: number } }) => {
     if (req.principal === undefined) throw new AppError('unauthorized');
     return req.principal;
@@ -84,7 +93,10 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
     async (req, reply) => {
       const link = await links.create(principal(req).workspaceId, req.body);
       metrics.linksCreated.inc();
-      return reply.code(201).header('location', `/api/v1/links/${link.code}`).send(view(link));
+      return reply
+        .code(201)
+        .header('location', `/api/v1/links/${link.code}`)
+        .send(await fullView(link));
     },
   );
 
@@ -174,7 +186,7 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
       const items = page.slice(0, limit);
       const last = items.at(-1);
       return {
-        items: items.map(view),
+        items: await fullViews(items),
         nextCursor: page.length > limit && last !== undefined ? encodeCursor(last.id) : null,
       };
     },
@@ -191,7 +203,7 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
         response: { 200: LinkSchema, ...errors },
       },
     },
-    async (req) => view(await links.get(principal(req).workspaceId, req.params.code)),
+    async (req) => fullView(await links.get(principal(req).workspaceId, req.params.code)),
   );
 
   app.patch(
@@ -206,7 +218,8 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
         response: { 200: LinkSchema, ...errors },
       },
     },
-    async (req) => view(await links.update(principal(req).workspaceId, req.params.code, req.body)),
+    async (req) =>
+      fullView(await links.update(principal(req).workspaceId, req.params.code, req.body)),
   );
 
   app.delete(

@@ -18,10 +18,27 @@ const Url = Type.String({
 });
 const Expiry = Type.String({ format: 'date-time', description: 'ISO 8601 instant, in the future' });
 const Tags = Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 });
+const UploadId = Type.String({
+  pattern: '^[A-Za-z0-9_-]{22}$',
+  description: 'id of a completed upload',
+});
+// Preview overrides (docs/uploads.md); null clears one. The title override is `title`.
+const MediaFields = {
+  imageUploadId: Type.Optional(Type.Union([UploadId, Type.Null()])),
+  description: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
+  image: Type.Optional(
+    Type.Union([
+      Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) image URL' }),
+      Type.Null(),
+    ]),
+  ),
+};
 
 export const CreateLinkBody = Type.Object(
   {
-    url: Url,
+    url: Type.Optional(Url),
+    uploadId: Type.Optional(UploadId),
+    ...MediaFields,
     alias: Type.Optional(
       Type.String({ pattern: ALIAS_PATTERN.source, description: '3–64 of A-Z a-z 0-9 - _' }),
     ),
@@ -37,6 +54,7 @@ export const CreateLinkBody = Type.Object(
 export const UpdateLinkBody = Type.Object(
   {
     url: Type.Optional(Url),
+    ...MediaFields,
     expiresAt: Type.Optional(Type.Union([Expiry, Type.Null()])),
     maxClicks: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     redirectType: Type.Optional(RedirectTypeSchema),
@@ -78,6 +96,31 @@ export const LinkSchema = Type.Object({
   ]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
+  // Present when the previews feature runs (docs/uploads.md).
+  description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  image: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  preview: Type.Optional(
+    Type.Object({
+      status: Type.String(),
+      title: Type.Union([Type.String(), Type.Null()]),
+      description: Type.Union([Type.String(), Type.Null()]),
+      image: Type.Union([Type.String(), Type.Null()]),
+      siteName: Type.Union([Type.String(), Type.Null()]),
+      fetchedAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  file: Type.Optional(
+    Type.Union([
+      Type.Object({
+        uploadId: Type.String(),
+        fileName: Type.String(),
+        contentType: Type.String(),
+        size: Type.Integer(),
+        url: Type.String(),
+      }),
+      Type.Null(),
+    ]),
+  ),
 });
 
 export const CodeParams = Type.Object({ code: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
