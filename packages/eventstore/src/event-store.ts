@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ConcurrencyError,
   DuplicateEventError,
@@ -8,6 +7,7 @@ import {
 import { rowsOf, type SqlDatabase, type SqlExecutor } from './executor.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { formatPosition, parsePosition, START } from './position.js';
+import { appendStatement, prepareEvents, type PreparedEvents } from './append-statement.js';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './schema.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -26,12 +26,9 @@ import type {
 } from './types.js';
 import { Upcasters, type Upcaster } from './upcasting.js';
 import {
-  checkEventType,
   checkExpectedVersion,
   checkName,
-  checkPlainObject,
   checkStreamId,
-  checkUuid,
   checkVersionNumber,
   toJson,
 } from './validate.js';
@@ -180,7 +177,7 @@ export class EventStore {
   ): Promise<AppendResult> {
     checkStreamId(streamId);
     const expected = checkExpectedVersion(options.expectedVersion ?? 'any');
-    const payload = this.prepareEvents(streamId, events);
+    const payload = prepareEvents(streamId, events, this.upcasters);
     // Inside the caller's transaction nothing is committed yet: no one to wake.
     if (options.tx) return this.appendWith(options.tx, streamId, expected, payload);
     const result =
@@ -543,44 +540,6 @@ export class EventStore {
     );
   }
 
-  private prepareEvents(streamId: string, events: readonly NewEvent[]): PreparedEvents {
-    if (!Array.isArray(events)) {
-      throw new EventStoreValidationError(`events for stream "${streamId}" must be an array`);
-    }
-    const ids = new Set<string>();
-    const items: PreparedEvent[] = events.map((e, i) => {
-      const where = `events[${i}]`;
-      if (e === null || typeof e !== 'object') {
-        throw new EventStoreValidationError(`${where} must be an object`);
-      }
-      checkEventType(e.type, where);
-      if (e.data === undefined) throw new EventStoreValidationError(`${where}.data is required`);
-      const metadata = e.metadata ?? {};
-      checkPlainObject(metadata, `${where}.metadata`);
-      const id = e.eventId ?? randomUUID();
-      checkUuid(id, where);
-      const lower = id.toLowerCase();
-      if (ids.has(lower))
-        throw new EventStoreValidationError(`${where}: eventId ${id} appears twice`);
-      ids.add(lower);
-      const schemaVersion =
-        e.schemaVersion === undefined
-          ? this.upcasters.latestVersion(e.type)
-          : checkVersionNumber(e.schemaVersion, `${where}.schemaVersion`, 1);
-      // Serialise each part once here so a bad value is refused before any SQL runs.
-      const data = toJson(e.data, `${where}.data`);
-      const meta = toJson(metadata, `${where}.metadata`);
-      return { id: lower, type: e.type, v: schemaVersion, data, meta };
-    });
-    const json = `[${items
-      .map(
-        (x) =>
-          `{"id":${JSON.stringify(x.id)},"type":${JSON.stringify(x.type)},"v":${x.v},"data":${x.data},"metadata":${x.meta}}`,
-      )
-      .join(',')}]`;
-    return { count: items.length, json };
-  }
-
   private async appendWith(
     ex: SqlExecutor,
     streamId: string,
@@ -592,20 +551,10 @@ export class EventStore {
       if (!versionMatches(expected, actual)) throw new ConcurrencyError(streamId, expected, actual);
       return { nextExpectedVersion: actual, events: [] };
     }
-    const { streamSql, params } = this.streamUpdate(streamId, expected, payload.count);
-    const sql = `WITH st AS (${streamSql}),
-      ins AS (
-        INSERT INTO ${this.s}.events (position_tx, event_id, stream_id, version, type, schema_version, data, metadata)
-        SELECT st.last_tx, (t.e->>'id')::uuid, $1, st.version - $2::bigint + t.o, t.e->>'type',
-               (t.e->>'v')::int, t.e->'data', t.e->'metadata'
-          FROM st, jsonb_array_elements($${params.length + 1}::jsonb) WITH ORDINALITY AS t(e, o)
-         ORDER BY t.o
-        RETURNING ${EVENT_COLUMNS}
-      )
-      SELECT * FROM ins ORDER BY version::bigint`;
+    const { sql, params } = appendStatement(this.s, streamId, expected, payload);
     let rows: EventRow[];
     try {
-      rows = await rowsOf<EventRow>(ex, sql, [...params, payload.json]);
+      rows = await rowsOf<EventRow>(ex, sql, params);
     } catch (err) {
       if (isUniqueViolation(err, 'events_event_id_key'))
         throw new DuplicateEventError(streamId, err);
@@ -625,52 +574,6 @@ export class EventStore {
     };
   }
 
-  /**
-   * The statement that bumps the stream's version and returns it, or returns no row when the
-   * expectation fails. Its row lock serialises concurrent appends to the same stream; under
-   * READ COMMITTED a waiting `UPDATE … WHERE version = $n` re-checks the committed version.
-   */
-  private streamUpdate(
-    streamId: string,
-    expected: ExpectedVersion,
-    count: number,
-  ): { streamSql: string; params: unknown[] } {
-    const t = `${this.s}.streams`;
-    // last_tx only ever grows: an appender whose transaction id is lower than the previous
-    // appender's (it took its id earlier but reached the stream later) sorts after it anyway.
-    const bump = `version = x.version + $2::bigint,
-      last_tx = greatest(x.last_tx, pg_current_xact_id()), updated_at = now()`;
-    if (expected === 'any') {
-      return {
-        streamSql: `INSERT INTO ${t} AS x (stream_id, version, last_tx)
-          VALUES ($1, $2::bigint, pg_current_xact_id())
-          ON CONFLICT (stream_id) DO UPDATE SET ${bump}
-          RETURNING x.version, x.last_tx`,
-        params: [streamId, count],
-      };
-    }
-    if (expected === 'no_stream' || expected === 0) {
-      return {
-        streamSql: `INSERT INTO ${t} AS x (stream_id, version, last_tx)
-          VALUES ($1, $2::bigint, pg_current_xact_id())
-          ON CONFLICT (stream_id) DO NOTHING RETURNING x.version, x.last_tx`,
-        params: [streamId, count],
-      };
-    }
-    if (expected === 'stream_exists') {
-      return {
-        streamSql: `UPDATE ${t} AS x SET ${bump}
-          WHERE x.stream_id = $1 RETURNING x.version, x.last_tx`,
-        params: [streamId, count],
-      };
-    }
-    return {
-      streamSql: `UPDATE ${t} AS x SET ${bump}
-        WHERE x.stream_id = $1 AND x.version = $3::bigint RETURNING x.version, x.last_tx`,
-      params: [streamId, count, expected],
-    };
-  }
-
   private async streamVersion(ex: SqlExecutor, streamId: string): Promise<number> {
     const rows = await rowsOf<{ version: string }>(
       ex,
@@ -679,19 +582,6 @@ export class EventStore {
     );
     return rows[0] ? Number(rows[0].version) : 0;
   }
-}
-
-interface PreparedEvent {
-  id: string;
-  type: string;
-  v: number;
-  data: string;
-  meta: string;
-}
-
-interface PreparedEvents {
-  count: number;
-  json: string;
 }
 
 function versionMatches(expected: ExpectedVersion, actual: number): boolean {
