@@ -21,6 +21,7 @@ export interface LinkFormValues {
   maxClicks: string;
   redirectType: string;
   title: string;
+  description: string;
   tags: string;
 }
 
@@ -33,6 +34,7 @@ export const emptyLinkForm = (): LinkFormValues => ({
   maxClicks: '',
   redirectType: '302',
   title: '',
+  description: '',
   tags: '',
 });
 
@@ -43,6 +45,7 @@ export const linkToForm = (l: Link): LinkFormValues => ({
   maxClicks: l.maxClicks === null ? '' : String(l.maxClicks),
   redirectType: String(l.redirectType),
   title: l.title ?? '',
+  description: l.description ?? '',
   tags: l.tags.join(', '),
 });
 
@@ -54,6 +57,7 @@ export function checkLinkForm(v: LinkFormValues, withAlias: boolean): Record<Fie
     maxClicks: checkMaxClicks(v.maxClicks),
     redirectType: null,
     title: checkTitle(v.title),
+    description: v.description.trim().length > 1000 ? 'At most 1000 characters.' : null,
     tags: checkTags(v.tags),
   };
 }
@@ -66,11 +70,12 @@ export function formToBody(v: LinkFormValues, before?: LinkFormValues): Record<s
     maxClicks: v.maxClicks.trim() === '' ? null : Number(v.maxClicks),
     redirectType: Number(v.redirectType) as RedirectType,
     title: v.title.trim() === '' ? null : v.title.trim(),
+    description: v.description.trim() === '' ? null : v.description.trim(),
     tags: parseTags(v.tags),
   };
   if (before === undefined) {
     if (v.alias.trim() !== '') body['alias'] = v.alias.trim();
-    for (const k of ['expiresAt', 'maxClicks', 'title'] as const)
+    for (const k of ['expiresAt', 'maxClicks', 'title', 'description'] as const)
       if (body[k] === null) delete body[k];
     return body;
   }
@@ -101,6 +106,7 @@ export function LinkFields(props: {
   serverErrors: Partial<Record<FieldName, string>>;
   showAll: boolean;
   withAlias: boolean;
+  withDescription?: boolean;
   shortBase?: string;
 }) {
   const [touched, setTouched] = useState<Set<FieldName>>(new Set());
@@ -162,6 +168,22 @@ export function LinkFields(props: {
           maxLength={300}
         />
       </Field>
+      {props.withDescription === true && (
+        <Field
+          id={id('description')}
+          label="Preview description (optional)"
+          hint="Shown when the link is shared; empty uses the target page's own"
+          error={err('description')}
+          class="span-2"
+        >
+          <input
+            {...fieldAria(id('description'), err('description'), true)}
+            {...bind('description')}
+            type="text"
+            maxLength={1000}
+          />
+        </Field>
+      )}
       <Field
         id={id('expires')}
         label="Expires (optional)"
@@ -215,5 +237,6 @@ export function serverFieldError(code: string, detail: string): Partial<Record<F
   if (/maxClicks/.test(detail)) return { maxClicks: detail };
   if (/[Tt]ag/.test(detail)) return { tags: detail };
   if (/title/.test(detail)) return { title: detail };
+  if (/description/.test(detail)) return { description: detail };
   return {};
 }

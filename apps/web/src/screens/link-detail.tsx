@@ -296,6 +296,7 @@ function EditLink(props: { link: Link; onSaved: (l: Link) => void }) {
           serverErrors={serverErrors}
           showAll={showAll}
           withAlias={false}
+          withDescription
         />
         {formError !== null && <Notice kind="error">{formError}</Notice>}
         <div class="form-actions">
