@@ -109,6 +109,39 @@ describe.skipIf(!url)('global order under concurrent writers (PostgreSQL)', () =
     }
   });
 
+  it('an append in a prepared (two-phase) transaction is withheld while prepared and readable once committed', async () => {
+    const store = await freshStore();
+    const gid = `lf_eventstore_${randomBytes(6).toString('hex')}`;
+    const participant = await pool.connect();
+    let prepared = false;
+    try {
+      await participant.query('BEGIN');
+      const { events } = await store.append('ledger', [{ type: 'debited', data: { amount: 1 } }], {
+        tx: participant,
+        expectedVersion: 0,
+      });
+      await participant.query(`PREPARE TRANSACTION '${gid}'`);
+      prepared = true;
+      const later = await store.append('other', [{ type: 'n', data: 2 }]);
+      expect((await store.readAll()).events).toEqual([]);
+      await expect(
+        store.waitForVisibility(later.events[0]!.position, { timeoutMs: 100 }),
+      ).rejects.toMatchObject({ code: 'HORIZON_TIMEOUT' });
+
+      await participant.query(`COMMIT PREPARED '${gid}'`);
+      prepared = false;
+      await store.waitForVisibility(later.events[0]!.position);
+      const all = await store.readAll();
+      expect(all.events.map((e) => e.eventId)).toEqual([
+        events[0]!.eventId,
+        later.events[0]!.eventId,
+      ]);
+    } finally {
+      if (prepared) await participant.query(`ROLLBACK PREPARED '${gid}'`);
+      participant.release();
+    }
+  });
+
   it('a subscriber reading while many connections append (some committing late, some rolling back) sees every committed event exactly once, in order', async () => {
     const store = await freshStore();
     const writers = 8;
