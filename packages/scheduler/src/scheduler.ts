@@ -572,9 +572,14 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     let result: unknown;
     try {
       // Direct calls for the common small arities spare an arguments array per task.
-      if (deps.length === 0) result = run(ctx);
-      else if (deps.length === 1) result = run((deps[0] as TaskNode).value, ctx);
-      else {
+      const n = deps.length;
+      if (n === 0) result = run(ctx);
+      else if (n === 1) result = run((deps[0] as TaskNode).value, ctx);
+      else if (n === 2) result = run((deps[0] as TaskNode).value, (deps[1] as TaskNode).value, ctx);
+      else if (n === 3) {
+        const [a, b, c] = deps as [TaskNode, TaskNode, TaskNode];
+        result = run(a.value, b.value, c.value, ctx);
+      } else {
         const args: unknown[] = new Array(deps.length + 1);
         for (let i = 0; i < deps.length; i++) args[i] = (deps[i] as TaskNode).value;
         args[deps.length] = ctx;
