@@ -10,6 +10,12 @@ function RangePicker(props: { range: Range; onChange: (r: Range) => void }) {
   const [from, setFrom] = useState(day(new Date(props.range.from)));
   const [to, setTo] = useState(day(new Date(Date.parse(props.range.to) - 1)));
   const [error, setError] = useState<string | null>(null);
+  // A preset shows its own days in the custom fields, ready to adjust.
+  useEffect(() => {
+    if (props.range.preset === 'custom') return;
+    setFrom(day(new Date(props.range.from)));
+    setTo(day(new Date(Date.parse(props.range.to) - 1)));
+  }, [props.range]);
   return (
     <div class="range">
       <div class="segmented" role="group" aria-label="Date range">
