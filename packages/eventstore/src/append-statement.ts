@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { EventStoreValidationError } from './errors.js';
-import { EVENT_COLUMNS } from './rows.js';
 import type { ExpectedVersion, NewEvent } from './types.js';
 import type { Upcasters } from './upcasting.js';
 import {
@@ -15,6 +14,24 @@ import {
 export interface PreparedEvents {
   readonly count: number;
   readonly json: string;
+  /** Per event, in order: what the append stores (data and metadata as JSON text). */
+  readonly items: readonly PreparedEvent[];
+}
+
+export interface PreparedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly v: number;
+  readonly data: string;
+  readonly meta: string;
+}
+
+/** What the append statement returns per inserted event, in stream-version order. */
+export interface AppendedRow {
+  position_tx: string;
+  sequence: string;
+  version: string;
+  created_at: Date | string;
 }
 
 /**
@@ -30,7 +47,7 @@ export function prepareEvents(
     throw new EventStoreValidationError(`events for stream "${streamId}" must be an array`);
   }
   const ids = new Set<string>();
-  const items = events.map((e, i) => {
+  const items: PreparedEvent[] = events.map((e, i) => {
     const where = `events[${i}]`;
     if (e === null || typeof e !== 'object') {
       throw new EventStoreValidationError(`${where} must be an object`);
@@ -60,7 +77,7 @@ export function prepareEvents(
         `{"id":${JSON.stringify(x.id)},"type":${JSON.stringify(x.type)},"v":${x.v},"data":${x.data},"metadata":${x.meta}}`,
     )
     .join(',')}]`;
-  return { count: items.length, json };
+  return { count: items.length, json, items };
 }
 
 /**
@@ -83,9 +100,9 @@ export function appendStatement(
              (t.e->>'v')::int, t.e->'data', t.e->'metadata'
         FROM st, jsonb_array_elements($${params.length + 1}::jsonb) WITH ORDINALITY AS t(e, o)
        ORDER BY t.o
-      RETURNING ${EVENT_COLUMNS}
+      RETURNING position_tx::text AS position_tx, sequence::text AS sequence, version, created_at
     )
-    SELECT * FROM ins ORDER BY version::bigint`;
+    SELECT position_tx, sequence, version::text AS version, created_at FROM ins ORDER BY ins.version`;
   return { sql, params: [...params, payload.json] };
 }
 

@@ -7,7 +7,12 @@ import {
 import { rowsOf, type SqlDatabase, type SqlExecutor } from './executor.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { formatPosition, parsePosition, START } from './position.js';
-import { appendStatement, prepareEvents, type PreparedEvents } from './append-statement.js';
+import {
+  appendStatement,
+  prepareEvents,
+  type AppendedRow,
+  type PreparedEvents,
+} from './append-statement.js';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.js';
 import { DEFAULT_SCHEMA, quoteSchema } from './schema.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
@@ -552,9 +557,9 @@ export class EventStore {
       return { nextExpectedVersion: actual, events: [] };
     }
     const { sql, params } = appendStatement(this.s, streamId, expected, payload);
-    let rows: EventRow[];
+    let rows: AppendedRow[];
     try {
-      rows = await rowsOf<EventRow>(ex, sql, params);
+      rows = await rowsOf<AppendedRow>(ex, sql, params);
     } catch (err) {
       if (isUniqueViolation(err, 'events_event_id_key'))
         throw new DuplicateEventError(streamId, err);
@@ -563,7 +568,26 @@ export class EventStore {
     if (rows.length === 0) {
       throw new ConcurrencyError(streamId, expected, await this.streamVersion(ex, streamId));
     }
-    const recorded = rows.map((r) => toRecordedEvent(r, this.upcasters));
+    // Rebuild the recorded events from what was sent rather than have the database echo
+    // every payload back; parsing the sent JSON gives exactly what a later read returns.
+    const recorded = rows.map((r, i) => {
+      const item = payload.items[i]!;
+      return toRecordedEvent(
+        {
+          position_tx: r.position_tx,
+          sequence: r.sequence,
+          event_id: item.id,
+          stream_id: streamId,
+          version: r.version,
+          type: item.type,
+          schema_version: item.v,
+          data: JSON.parse(item.data) as unknown,
+          metadata: JSON.parse(item.meta) as Record<string, unknown>,
+          created_at: r.created_at,
+        },
+        this.upcasters,
+      );
+    });
     for (const projection of this.inline) {
       const relevant = filterTypes(projection, recorded);
       if (relevant.length > 0) await projection.handle(relevant, ex);
