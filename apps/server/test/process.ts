@@ -40,13 +40,19 @@ export async function startProcess(env: Record<string, string>): Promise<Started
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(child, 'exit');
-  for (let i = 0; i < 200; i++) {
+  // The embedded database starts slowly on a loaded machine (PGlite initialises in WASM).
+  const deadline = Date.now() + 150_000;
+  for (;;) {
     if (child.exitCode !== null)
       throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     try {
       if ((await fetch(`${base}/healthz`)).ok) break;
     } catch {
       // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not healthy after 150 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
