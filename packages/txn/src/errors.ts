@@ -30,6 +30,23 @@ export class TxnNotStartedError extends TxnError {
   }
 }
 
+/** A database the coordinator needs could not be reached when it started. */
+export class DatabaseUnreachableError extends TxnError {
+  /** `log` or the participant's name. */
+  readonly database: string;
+
+  constructor(database: string, cause: unknown) {
+    super(
+      'TXN_DATABASE_UNREACHABLE',
+      `${database === 'log' ? 'the log database' : `participant "${database}"`} is unreachable: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.database = database;
+  }
+}
+
 /** A participant's server has `max_prepared_transactions = 0`, so it cannot take part in 2PC. */
 export class PreparedTransactionsDisabledError extends TxnError {
   readonly participant: string;

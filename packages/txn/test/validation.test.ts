@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import {
+  DatabaseUnreachableError,
   defineSaga,
   NonRetryableError,
   SagaOrchestrator,
@@ -55,6 +56,18 @@ describe('TwoPhaseCoordinator options', () => {
       ).toThrow(/own pg.Pool/);
     } finally {
       await shared.end();
+    }
+  });
+
+  it('start() names the database it cannot reach', async () => {
+    const c = new TwoPhaseCoordinator({ ...base, recoveryIntervalMs: 0 });
+    try {
+      const err = await c.start().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DatabaseUnreachableError);
+      expect((err as DatabaseUnreachableError).code).toBe('TXN_DATABASE_UNREACHABLE');
+      expect((err as Error).message).toMatch(/participant "a" is unreachable/);
+    } finally {
+      await c.close();
     }
   });
 

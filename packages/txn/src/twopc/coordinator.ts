@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import {
   CommitPendingError,
+  DatabaseUnreachableError,
   DecisionConflictError,
   PrepareFailedError,
   PreparedTransactionsDisabledError,
@@ -317,12 +318,17 @@ export class TwoPhaseCoordinator<P extends string = string> {
     if (this.state !== 'new')
       throw new TxnNotStartedError('TwoPhaseCoordinator (start() was already called)');
     for (const p of this.participants.values()) {
-      const { rows } = await p.pool.query<{ max_prepared_transactions: string }>(
-        'SHOW max_prepared_transactions',
-      );
+      const { rows } = await p.pool
+        .query<{ max_prepared_transactions: string }>('SHOW max_prepared_transactions')
+        .catch((err: unknown) => {
+          throw new DatabaseUnreachableError(p.name, err);
+        });
       if (Number(rows[0]?.max_prepared_transactions ?? 0) === 0)
         throw new PreparedTransactionsDisabledError(p.name);
     }
+    await this.logPool.pool.query('SELECT 1').catch((err: unknown) => {
+      throw new DatabaseUnreachableError('log', err);
+    });
     await this.log.migrate();
     this.lock = new OwnerLock(this.logPool.pool, this.owner);
     await this.lock.acquire();
