@@ -871,7 +871,10 @@ export class TwoPhaseCoordinator<P extends string = string> {
 
   private async force(txid: string, want: 'commit' | 'abort'): Promise<void> {
     this.assertStarted();
-    if (typeof txid !== 'string' || !/^[0-9a-f-]{36}$/.test(txid)) {
+    if (
+      typeof txid !== 'string' ||
+      !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(txid)
+    ) {
       throw new TxnConfigError(`txid must be a transaction id (uuid), got ${JSON.stringify(txid)}`);
     }
     const c = (await this.inspect(txid)).get(txid);
