@@ -1,7 +1,10 @@
-import jsQR from 'jsqr';
+import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, availableModes, startService, type TestService } from './helpers.js';
+
+// jsqr is CommonJS typed as an ES default export: under NodeNext the function is `.default`.
+const jsQR = jsqr.default;
 
 /** Reads the text a PNG QR code encodes. */
 function decode(png: Buffer): { text: string | undefined; width: number } {
