@@ -57,7 +57,6 @@ export class OutboxRelay {
       this.#timer = undefined;
       if (this.#closed) return;
       this.#running = this.drain()
-        .then((n) => n)
         .catch((err: unknown) => {
           this.options.onError?.(err);
           return 0;
