@@ -206,8 +206,8 @@ async function main(argv: string[]): Promise<number> {
     ? new TtyReporter(
         (s) => process.stderr.write(s),
         pipeline.tasks.map((t) => t.name),
-        () => process.stderr.columns ?? 80,
-        () => process.stderr.rows ?? 24,
+        () => process.stderr.columns || 80,
+        () => process.stderr.rows || 24,
         cli.logDir,
       )
     : new PlainReporter((s) => process.stdout.write(s), cli.quiet);
@@ -247,6 +247,8 @@ async function main(argv: string[]): Promise<number> {
 // unexpectedly: whatever is still running when the process exits is killed.
 process.on('exit', () => {
   for (const child of liveChildren) killGroup(child, 'SIGKILL');
+  // The live view hides the cursor; give it back even if the run ended abnormally.
+  if (process.stderr.isTTY) process.stderr.write('\x1b[?25h');
 });
 // A closed pipe on stdout (`… | head`) must not crash the run; the output is dropped.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
