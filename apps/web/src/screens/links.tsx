@@ -319,8 +319,9 @@ function LinkList(props: { fresh: Link[] }) {
                       {hostOf(l.url)}
                       <span class="muted">{pathOf(l.url)}</span>
                     </a>
-                    {l.tags.length > 0 && (
+                    {(l.tags.length > 0 || l.file != null) && (
                       <span class="tags">
+                        {l.file != null && <span class="tag tag-file">file</span>}
                         {l.tags.map((t) => (
                           <span key={t} class="tag">
                             {t}
