@@ -281,3 +281,25 @@ describe.each(availableModes())('dashboard sessions (%s mode)', (mode) => {
     });
   });
 });
+
+describe('sign-in attempts', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startService('embedded', { RATE_LIMIT_ANONYMOUS_MAX: '3' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  it('count against the per-IP limit: guessing keys is throttled with 429', async () => {
+    const attempt = (key: string) =>
+      svc.built.app.inject({ method: 'POST', url: '/api/v1/session', payload: { key } });
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await attempt(`lf_guess_${i}`)).statusCode);
+    expect(codes).toEqual([401, 401, 401]);
+    const limited = await attempt(ADMIN_KEY);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect(limited.headers['set-cookie']).toBeUndefined();
+  });
+});
