@@ -5,7 +5,6 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { isAppError } from './errors.js';
 import { openDatabase } from './infra/runtime.js';
 import { migrate } from './infra/db/migrate.js';
-import { serve } from './main.js';
 
 const USAGE = `Usage: linkforge <command> [options]
 
@@ -32,9 +31,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded on demand: the service's modules are heavy, and the other commands (and a bad
+      // configuration) should answer without paying for them.
+      const { serve } = await import('./main.js');
       await serve(config);
       return 0;
+    }
     case 'migrate':
       return runMigrate(config);
     case 'worker': {
