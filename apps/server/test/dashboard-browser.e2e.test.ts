@@ -11,6 +11,8 @@ import { ensureDashboardBuilt } from './dashboard-build.js';
 import { ADMIN_KEY, auth, startService, type TestService } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+// The UI polls and debounces; on a loaded CI machine a step may take seconds.
+const SLOW = { timeout: 15_000 };
 // A desktop browser's user agent: HeadlessChrome is a bot to the click counter, on purpose.
 const USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
@@ -73,7 +75,7 @@ async function hasRoute(svc: TestService, method: 'GET' | 'POST', url: string): 
   );
 }
 
-describe('dashboard in Chromium', () => {
+describe('dashboard in Chromium', { timeout: 120_000 }, () => {
   let svc: TestService;
   let base: string;
   let target: Server;
@@ -144,7 +146,7 @@ describe('dashboard in Chromium', () => {
     await page.getByLabel('API key').fill('lf_wrong');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect
-      .poll(() => page.locator('#api-key-error').textContent())
+      .poll(() => page.locator('#api-key-error').textContent(), SLOW)
       .toContain('unknown or revoked');
     await shot(page, 'sign-in');
     await page.getByLabel('API key').fill(ADMIN_KEY);
@@ -162,14 +164,16 @@ describe('dashboard in Chromium', () => {
     await page.getByLabel('Destination URL').fill('ftp://example.com/file');
     await page.getByLabel('Custom alias (optional)').fill('ab');
     await expect
-      .poll(() => page.locator('#new-url-error').textContent())
+      .poll(() => page.locator('#new-url-error').textContent(), SLOW)
       .toContain('Only http and https');
     expect(await page.locator('#new-alias-error').textContent()).toContain('At least 3 characters');
     expect(await page.getByLabel('Custom alias (optional)').getAttribute('aria-invalid')).toBe(
       'true',
     );
     await page.getByLabel('Custom alias (optional)').fill('docs');
-    await expect.poll(() => page.locator('#new-alias-error').textContent()).toContain('reserved');
+    await expect
+      .poll(() => page.locator('#new-alias-error').textContent(), SLOW)
+      .toContain('reserved');
 
     await page.getByLabel('Destination URL').fill(targetUrl);
     await page.getByLabel('Custom alias (optional)').fill('landing');
@@ -193,7 +197,7 @@ describe('dashboard in Chromium', () => {
     await page.getByLabel('Custom alias (optional)').fill('landing');
     await page.getByRole('button', { name: 'Create link' }).click();
     await expect
-      .poll(() => page.locator('#new-alias-error').textContent())
+      .poll(() => page.locator('#new-alias-error').textContent(), SLOW)
       .toMatch(/taken|already/i);
     await page.getByLabel('Custom alias (optional)').fill('');
     await page.getByLabel('Destination URL').fill('');
@@ -210,12 +214,12 @@ describe('dashboard in Chromium', () => {
     }
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByLabel('Search').fill('Landing');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(1);
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Tag', { exact: true }).fill('docs');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(3);
     await page.getByLabel('Tag', { exact: true }).fill('');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(4);
   });
 
   it('pages through many links with "Load more" (keyset paging), without duplicates', async () => {
@@ -232,9 +236,9 @@ describe('dashboard in Chromium', () => {
     });
     expect(bulk.json()).toMatchObject({ created: 25 });
     await page.getByLabel('Tag', { exact: true }).fill('many');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(20);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(20);
     await page.getByRole('button', { name: 'Load more' }).click();
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(25);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(25);
     const codes = await page
       .locator('tbody tr')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code')));
@@ -249,7 +253,7 @@ describe('dashboard in Chromium', () => {
       });
     }
     await page.getByLabel('Tag', { exact: true }).fill('');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(4);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(4);
   });
 
   it('copies a short URL to the clipboard', async () => {
@@ -284,7 +288,7 @@ describe('dashboard in Chromium', () => {
       await page.getByText('New link:').waitFor();
     } else {
       await expect
-        .poll(() => status.textContent())
+        .poll(() => status.textContent(), SLOW)
         .toContain('Uploads are not enabled on this server yet.');
     }
     await page.getByRole('tab', { name: 'Shorten a URL' }).click();
@@ -321,7 +325,9 @@ describe('dashboard in Chromium', () => {
       expect(reloads).toEqual([]);
       // The range picker: the last 24 hours in hourly buckets.
       await page.getByRole('button', { name: '24 hours' }).click();
-      await expect.poll(() => page.locator('.chart rect.bar').count()).toBeGreaterThanOrEqual(24);
+      await expect
+        .poll(() => page.locator('.chart rect.bar').count(), SLOW)
+        .toBeGreaterThanOrEqual(24);
       expect(
         await page.getByRole('button', { name: '24 hours' }).getAttribute('aria-pressed'),
       ).toBe('true');
@@ -344,7 +350,7 @@ describe('dashboard in Chromium', () => {
     if (await hasRoute(svc, 'GET', '/api/v1/links/landing/qr?format=svg')) {
       const img = page.getByAltText(/QR code for/);
       await expect
-        .poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth))
+        .poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth), SLOW)
         .toBeGreaterThan(0);
       expect(await page.getByRole('link', { name: 'Download PNG' }).getAttribute('download')).toBe(
         'landing.png',
@@ -370,7 +376,7 @@ describe('dashboard in Chromium', () => {
     };
     await drop('notes.txt', 'text/plain', [104, 105]);
     await expect
-      .poll(() => page.locator('#preview-upload-status').textContent())
+      .poll(() => page.locator('#preview-upload-status').textContent(), SLOW)
       .toContain('is not a PNG');
 
     await drop('pixel.png', 'image/png', [...PNG]);
@@ -378,10 +384,10 @@ describe('dashboard in Chromium', () => {
       await expect
         .poll(() => page.locator('#preview-upload-status').textContent(), { timeout: 20_000 })
         .toContain('Uploaded pixel.png');
-      await expect.poll(() => page.locator('img.preview-image').count()).toBe(1);
+      await expect.poll(() => page.locator('img.preview-image').count(), SLOW).toBe(1);
     } else {
       await expect
-        .poll(() => page.locator('#preview-upload-status').textContent())
+        .poll(() => page.locator('#preview-upload-status').textContent(), SLOW)
         .toContain('Uploads are not enabled on this server yet.');
     }
     await shot(page, 'link-detail-desktop');
@@ -417,7 +423,10 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Revoke key newsletter-bot' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
     await expect
-      .poll(() => page.locator('tr', { hasText: 'newsletter-bot' }).locator('.badge').textContent())
+      .poll(
+        () => page.locator('tr', { hasText: 'newsletter-bot' }).locator('.badge').textContent(),
+        SLOW,
+      )
       .toBe('revoked');
     const refused = await svc.built.app.inject({
       method: 'GET',
@@ -430,12 +439,12 @@ describe('dashboard in Chromium', () => {
   it('deletes a link after confirmation; its short URL then answers 410', async () => {
     await page.getByRole('link', { name: 'Links', exact: true }).click();
     await page.getByLabel('Tag', { exact: true }).fill('docs');
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('tbody tr').count(), SLOW).toBe(3);
     const row = page.locator('tbody tr').first();
     const code = (await row.getAttribute('data-code')) ?? '';
     await row.getByRole('button', { name: /^Delete / }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete link' }).click();
-    await expect.poll(() => page.locator(`tr[data-code="${code}"]`).count()).toBe(0);
+    await expect.poll(() => page.locator(`tr[data-code="${code}"]`).count(), SLOW).toBe(0);
     expect((await svc.built.app.inject({ method: 'GET', url: `/${code}` })).statusCode).toBe(410);
     await page.getByLabel('Tag', { exact: true }).fill('');
   });
