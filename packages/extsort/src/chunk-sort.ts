@@ -29,8 +29,11 @@ export function sortPacked(
   n: number,
   cmp: LineComparator,
   packed: BigUint64Array,
+  exactKeys = false,
 ): void {
   packed.subarray(0, n).sort();
+  // Exact keys (canonical integers): equal keys mean identical lines, nothing to settle.
+  if (exactKeys) return;
   const u = new Uint32Array(packed.buffer, packed.byteOffset, n * 2);
   resolveTies(data, base, cmp, packed, u, 0, n, 0);
 }

@@ -5,6 +5,8 @@ import { BLANK, isStrictNumber, numCompare, numValue } from './numeric.js';
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 const EMPTY = Buffer.alloc(0);
+/** Integers below this magnitude fit the 40-bit key exactly (offset binary). */
+const INT_KEY_LIMIT = 2 ** 39;
 
 /**
  * GNU sort's line comparison (`compare()` + `keycompare()` in coreutils sort.c) for the
@@ -20,7 +22,7 @@ export class LineComparator {
   private readonly invertPrefix: boolean;
   private readonly json: boolean;
   /** `-n` on the whole line: the hot numeric case gets an inlined parser. */
-  private readonly wholeLineNumeric: boolean;
+  readonly wholeLineNumeric: boolean;
   /** Out-parameters of `prefix` (avoids allocating per line). */
   pH = 0;
   pL = 0;
@@ -226,6 +228,47 @@ export class LineComparator {
     }
     this.pH = h;
     this.pL = l;
+  }
+
+  /**
+   * For `-n` on whole lines: the line's value when the line is exactly the canonical
+   * text of an integer below 2^39 in magnitude (`-12`, `0`, `40`, not `012`, `+1`,
+   * `-0`, ` 5`), else NaN. Such a line is fully determined by its value, so a sort
+   * can carry the value in its key and rewrite the line from it.
+   */
+  canonicalInt(buf: Buffer, s: number, e: number): number {
+    let p = s;
+    let neg = false;
+    if (p < e && buf[p] === 45) {
+      neg = true;
+      p++;
+    }
+    const n = e - p;
+    if (n === 0 || n > 12) return NaN;
+    if (buf[p] === 48) return n === 1 && !neg ? 0 : NaN;
+    let v = 0;
+    for (; p < e; p++) {
+      const c = buf[p]! - 48;
+      if (c < 0 || c > 9) return NaN;
+      v = v * 10 + c;
+    }
+    if (v >= INT_KEY_LIMIT) return NaN;
+    return neg ? -v : v;
+  }
+
+  /** Sets pH/pL to an exact 40-bit key for a canonical integer (see canonicalInt). */
+  intPrefix(v: number): void {
+    let key = v + INT_KEY_LIMIT;
+    if (this.invertPrefix) key = INT_KEY_LIMIT * 2 - 1 - key;
+    this.pH = Math.floor(key / 256);
+    this.pL = key & 255;
+  }
+
+  /** Inverse of intPrefix. */
+  intFromPrefix(h: number, l: number): number {
+    let key = h * 256 + l;
+    if (this.invertPrefix) key = INT_KEY_LIMIT * 2 - 1 - key;
+    return key - INT_KEY_LIMIT;
   }
 
   /** Byte length of the first key (the whole line when there are no keys). */

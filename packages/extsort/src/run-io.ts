@@ -56,6 +56,32 @@ export class LineWriter {
     this.lines++;
   }
 
+  /** Writes an integer in canonical decimal form and a newline. */
+  writeInt(value: number): void {
+    if (this.pos + 24 > this.buf.length) this.flush();
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    let v = value;
+    if (v < 0) {
+      buf[p++] = 45;
+      v = -v;
+    }
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    let q = p + digits;
+    p = q;
+    do {
+      const d = Math.floor(v / 10);
+      buf[--q] = 48 + (v - d * 10);
+      v = d;
+    } while (v > 0);
+    buf[p++] = NL;
+    this.pos = p;
+    this.bytes += p - start;
+    this.lines++;
+  }
+
   /** Writes the newline-terminated line starting at `s` (newline included). */
   writeLineFrom(src: Buffer, s: number): void {
     const buf = this.buf;

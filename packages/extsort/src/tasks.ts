@@ -118,6 +118,9 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
       const base = pos;
       const startLimit = base + MAX_PIECE_BYTES;
       let n = 0;
+      // Pieces of canonical integers (the usual `-n` input) get exact keys, and their
+      // lines are rewritten from the keys: no random reads of the chunk when writing.
+      let intKeys = cmp.wholeLineNumeric;
       while (pos < len && n < capacity && pos < startLimit) {
         const end = lineEnd(data, pos);
         if (strict) {
@@ -127,13 +130,28 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
             throw Object.assign(err, { chunkLine: total + n + 1 });
           }
         }
-        cmp.prefix(data, pos, end, 0);
+        if (intKeys) {
+          const v = cmp.canonicalInt(data, pos, end);
+          if (v === v) cmp.intPrefix(v);
+          else {
+            intKeys = false;
+            // Redo the keys so far with general (prefix) keys.
+            for (let k = 0, s = base; k < n; k++) {
+              const e = lineEnd(data, s);
+              cmp.prefix(data, s, e, 0);
+              u[2 * k] = ((cmp.pL << 24) | (s - base)) >>> 0;
+              u[2 * k + 1] = cmp.pH;
+              s = e + 1;
+            }
+            cmp.prefix(data, pos, end, 0);
+          }
+        } else cmp.prefix(data, pos, end, 0);
         u[2 * n] = ((cmp.pL << 24) | (pos - base)) >>> 0;
         u[2 * n + 1] = cmp.pH;
         n++;
         pos = end + 1;
       }
-      sortPacked(data, base, n, cmp, packed);
+      sortPacked(data, base, n, cmp, packed, intKeys);
       const toDirect = piece === 0 && pos >= len && task.direct !== null;
       direct = toDirect;
       // Partition boundaries in the sorted piece: first line >= each splitter.
@@ -164,16 +182,29 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
         try {
           let prevS = -1;
           let prevE = -1;
-          for (let k = from; k < to; k++) {
-            const s = base + (u[2 * k]! & 0xffffff);
-            if (unique) {
-              const e = lineEnd(data, s);
-              if (prevS >= 0 && cmp.compare(data, prevS, prevE, data, s, e) === 0) continue;
-              prevS = s;
-              prevE = e;
+          if (intKeys) {
+            let prevKey = -1;
+            for (let k = from; k < to; k++) {
+              const h = u[2 * k + 1]!;
+              const l = u[2 * k]! >>> 24;
+              if (unique) {
+                const key = h * 256 + l;
+                if (key === prevKey) continue;
+                prevKey = key;
+              }
+              writer.writeInt(cmp.intFromPrefix(h, l));
             }
-            writer.writeLineFrom(data, s);
-          }
+          } else
+            for (let k = from; k < to; k++) {
+              const s = base + (u[2 * k]! & 0xffffff);
+              if (unique) {
+                const e = lineEnd(data, s);
+                if (prevS >= 0 && cmp.compare(data, prevS, prevE, data, s, e) === 0) continue;
+                prevS = s;
+                prevE = e;
+              }
+              writer.writeLineFrom(data, s);
+            }
         } catch (err) {
           writer.abort();
           throw err;

@@ -105,6 +105,16 @@ describe('output is byte-identical to LC_ALL=C sort', () => {
     expect(read(`${text}.out`).equals(gnuSortFile([], text))).toBe(true);
   });
 
+  it('matches when canonical integers meet non-canonical numbers mid-piece (key fallback)', async () => {
+    const head = intLines(12, 50_000);
+    const file = write(dir, 'canon.txt', `${head}007\n-0\n 42\n+3\n${intLines(13, 50_000)}12.5\n`);
+    for (const flags of [['-n'], ['-nu'], ['-nr'], ['-n', '-s']]) {
+      const out = `${file}.out`;
+      await sortFile(file, out, { ...parseArgs(flags).options, bufferSize: '2M' });
+      expect(read(out).equals(gnuSortFile(flags, file)), `[${flags.join(' ')}]`).toBe(true);
+    }
+  });
+
   it('sorts several input files as one, like sort FILE1 FILE2', async () => {
     const out = `${inputs.mixed}.multi.out`;
     await sortFile([inputs.noTrailingNewline!, inputs.mixed!, inputs.empty!], out, {
