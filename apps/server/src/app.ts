@@ -192,7 +192,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keys,
     allowAnonymous: config.allowAnonymous,
     defaultWorkspaceId: workspaceId,
-    sessions: sessionIdentifier(sessions),
+    sessions: sessionIdentifier(sessions, config.publicBaseUrl),
   });
   const rateLimit = makeRateLimitGuard({
     limiter: runtime.rateLimiter,

@@ -209,6 +209,27 @@ describe.each(availableModes())('dashboard sessions (%s mode)', (mode) => {
       expect(del.statusCode).toBe(204);
     });
 
+    it('behind a proxy, accepts the forwarded host or the PUBLIC_BASE_URL host as our origin', async () => {
+      const { cookie, csrf } = await signIn();
+      const post = (headers: Record<string, string>) =>
+        inject({
+          method: 'POST',
+          url: '/api/v1/links',
+          payload: { url: 'https://example.com/proxied' },
+          headers: { cookie, 'x-csrf-token': csrf, ...headers },
+        });
+      const forwarded = await post({
+        host: '10.0.0.5:3000',
+        'x-forwarded-host': 'links.example',
+        origin: 'https://links.example',
+      });
+      expect(forwarded.statusCode).toBe(201);
+      const rewritten = await post({ host: '10.0.0.5:3000', origin: 'http://sho.rt' });
+      expect(rewritten.statusCode).toBe(201);
+      const foreign = await post({ host: '10.0.0.5:3000', origin: 'http://other.example' });
+      expect(foreign.statusCode).toBe(403);
+    });
+
     it('a Bearer key still works and needs no CSRF token, cookie or not', async () => {
       const { cookie } = await signIn();
       const res = await inject({

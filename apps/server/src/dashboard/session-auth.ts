@@ -57,17 +57,22 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
 
 /**
  * A request from another site is refused even before the token check: when the browser sends
- * `Origin` (it does on every cross-origin and every unsafe request), its host must be ours.
+ * `Origin` (it does on every cross-origin and every unsafe request), its host must be this
+ * request's host (`X-Forwarded-Host` counts with TRUST_PROXY) or the host of PUBLIC_BASE_URL,
+ * which covers proxies that rewrite `Host`.
  */
-export function sameOrigin(request: FastifyRequest): boolean {
+export function sameOrigin(request: FastifyRequest, publicBaseUrl?: string): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   if (origin === 'null') return false;
+  let host: string;
   try {
-    return new URL(origin).host.toLowerCase() === (request.headers.host ?? '').toLowerCase();
+    host = new URL(origin).host.toLowerCase();
   } catch {
     return false;
   }
+  if (host === request.host.toLowerCase()) return true;
+  return publicBaseUrl !== undefined && host === new URL(publicBaseUrl).host.toLowerCase();
 }
 
 /**
@@ -75,7 +80,10 @@ export function sameOrigin(request: FastifyRequest): boolean {
  * also carry the session's CSRF token in `X-CSRF-Token` and come from our own origin: the
  * cookie alone never authorises a change.
  */
-export function sessionIdentifier(store: SessionStore): {
+export function sessionIdentifier(
+  store: SessionStore,
+  publicBaseUrl?: string,
+): {
   identify(request: FastifyRequest): Promise<Principal | undefined>;
 } {
   return {
@@ -87,7 +95,7 @@ export function sessionIdentifier(store: SessionStore): {
       if (!SAFE_METHODS.has(request.method)) {
         const header = request.headers[CSRF_HEADER];
         if (
-          !sameOrigin(request) ||
+          !sameOrigin(request, publicBaseUrl) ||
           !csrfMatches(token, typeof header === 'string' ? header : undefined)
         ) {
           throw new AppError(

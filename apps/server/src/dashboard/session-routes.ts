@@ -42,7 +42,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
   rateLimit: Guard;
 }> = async (app, opts) => {
   const { sessions, ttlSeconds, publicBaseUrl, rateLimit } = opts;
-  const identifier = sessionIdentifier(sessions);
+  const identifier = sessionIdentifier(sessions, publicBaseUrl);
 
   app.post(
     '/api/v1/session',
@@ -60,7 +60,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req, reply) => {
-      if (!sameOrigin(req)) {
+      if (!sameOrigin(req, publicBaseUrl)) {
         throw new AppError('csrf_failed', 'Sign-in is only accepted from this origin.');
       }
       const previous = sessionToken(req);
