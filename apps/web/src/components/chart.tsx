@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { fmtCompact, fmtNumber } from '../format.js';
 
 const H = 220;
-const PAD = { top: 12, right: 12, bottom: 28, left: 44 };
+const PAD = { top: 12, right: 24, bottom: 28, left: 44 };
 
 /** Round axis maximum: 1, 2, 5 × 10^n at or above `max`. */
 export function niceMax(max: number): number {
@@ -46,6 +46,7 @@ export function ClicksChart(props: {
   const step = series.length > 0 ? innerW / series.length : innerW;
   const barW = Math.max(1, Math.min(28, step * 0.7));
   const ticks = [0, max / 2, max];
+  // Counted back from the newest bucket, so "now" always has its label.
   const labelEvery = Math.max(1, Math.ceil(series.length / Math.max(2, Math.floor(innerW / 72))));
   const total = series.reduce((s, p) => s + p.clicks, 0);
   const peak = series.reduce((a, p) => (p.clicks > (a?.clicks ?? -1) ? p : a), series[0]);
@@ -87,7 +88,7 @@ export function ClicksChart(props: {
               >
                 <title>{`${label(p.t, interval)}: ${fmtNumber(p.clicks)} ${p.clicks === 1 ? 'click' : 'clicks'}`}</title>
               </rect>
-              {i % labelEvery === 0 && (
+              {(series.length - 1 - i) % labelEvery === 0 && (
                 <text x={x + barW / 2} y={H - 8} text-anchor="middle" class="axis">
                   {label(p.t, interval)}
                 </text>
