@@ -6,6 +6,9 @@ import { analyticsApi } from './analytics/api.js';
 import { composeSinks } from './analytics/click-sinks.js';
 import { startAnalytics, type AnalyticsRuntime } from './analytics/setup.js';
 import { ApiKeyService, defaultWorkspaceId } from './auth/api-keys.js';
+import type { BillingPort } from './billing/billing-port.js';
+import { billingRoutes } from './billing/routes.js';
+import { startBilling, type BillingRuntime } from './billing/setup.js';
 import { makeGuards, makeRateLimitGuard } from './auth/guards.js';
 import { keyRoutes } from './auth/routes.js';
 import type { Config } from './config.js';
@@ -57,12 +60,16 @@ export interface BuiltApp {
   readonly uploads: UploadService;
   /** Fetches link previews after `link.created`. */
   readonly previews: PreviewWorker;
+  /** Workspace credits and the premium-alias gate. */
+  readonly billing: BillingRuntime;
 }
 
 /** Replaceable parts of the app (tests). */
 export interface BuildOptions {
   /** How link previews are fetched. Default: `fetchPreview` of @linkforge/preview (SSRF-safe). */
   readonly previewFetcher?: PreviewFetcher;
+  /** Billing adapter. Default: from the config (links database, or BILLING_DATABASE_URL). */
+  readonly billing?: BillingPort;
 }
 
 /**
@@ -105,6 +112,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config: config.uploads,
   });
   const media = new LinkMedia({ db: runtime.db, uploads, publicBaseUrl: config.publicBaseUrl });
+  const billing = await startBilling({
+    config,
+    db: runtime.db,
+    ...(options.billing !== undefined ? { port: options.billing } : {}),
+  });
   const links = new LinkService({
     db: runtime.db,
     cache: runtime.cache,
@@ -112,6 +124,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ids: new IdAllocator(runtime.db),
     ownHosts,
     extension: media,
+    ...(billing.gate !== undefined ? { aliasGate: billing.gate } : {}),
   });
   const clicks = new ClickBuffer(runtime.db, {
     flushMs: config.clickFlushMs,
@@ -152,6 +165,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await purging?.stop().catch((err: unknown) => app.log.error({ err }, 'purge queue close'));
       await analytics.close().catch((err: unknown) => app.log.error({ err }, 'analytics close'));
       await clicks.close();
+      await billing.close().catch((err: unknown) => app.log.error({ err }, 'billing close'));
     } finally {
       await runtime.close();
       await objects.close();
@@ -207,6 +221,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     media,
   });
   await app.register(keyRoutes, { keys, requireAdmin: guards.requireAdmin });
+  await app.register(billingRoutes, {
+    ledger: billing.ledger,
+    guards,
+    premium: {
+      maxLength: config.billing.premiumAliasMaxLength,
+      cost: config.billing.premiumAliasCost,
+    },
+  });
   await app.register(healthRoutes, { runtime, metrics });
   await app.register(redirectRoutes, {
     resolver,
@@ -271,5 +293,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     purges: purging?.queue,
     uploads,
     previews: previews.worker,
+    billing,
   };
 }

@@ -70,6 +70,19 @@ export interface Config {
   readonly cdn: CdnConfig;
   /** Uploads through pre-signed URLs (docs/uploads.md). */
   readonly uploads: UploadsConfig;
+  /** Workspace credits and premium aliases (docs/billing.md). */
+  readonly billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  /** Separate PostgreSQL billing database; `undefined` → the ledger lives in the links database. */
+  readonly databaseUrl: string | undefined;
+  /** Database of the two-phase commit log; `undefined` → the links database. */
+  readonly coordinatorDatabaseUrl: string | undefined;
+  /** Aliases of at most this many characters cost credits (0: no premium aliases). */
+  readonly premiumAliasMaxLength: number;
+  /** Credits one premium alias costs (0: free). */
+  readonly premiumAliasCost: number;
 }
 
 export interface UploadsConfig {
@@ -241,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 8 * 3600, 60, 30 * 86_400),
     cdn: cdnConfig(env),
     uploads: uploadsConfig(env),
+    billing: billingConfig(env),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) {
@@ -416,5 +430,24 @@ function uploadsConfig(env: Env): UploadsConfig {
     contentTypes: Object.freeze(contentTypes),
     pendingTtlSeconds: int(env, 'UPLOAD_PENDING_TTL_SECONDS', 86_400, 300, 30 * 86_400),
     sweepIntervalSeconds: int(env, 'UPLOAD_SWEEP_INTERVAL_SECONDS', 600, 1, 86_400),
+  });
+}
+
+function billingConfig(env: Env): BillingConfig {
+  const pgUrl = ['postgres:', 'postgresql:'];
+  const databaseUrl = url(env, 'BILLING_DATABASE_URL', pgUrl);
+  const coordinatorDatabaseUrl = url(env, 'BILLING_COORDINATOR_DATABASE_URL', pgUrl);
+  if (databaseUrl !== undefined && str(env, 'DATABASE_URL') === undefined) {
+    throw new ConfigError(
+      'BILLING_DATABASE_URL',
+      'needs DATABASE_URL: a separate billing database is a server-mode setting',
+    );
+  }
+  return Object.freeze({
+    // The same database as the links is no separate billing database: one local transaction.
+    databaseUrl: databaseUrl === str(env, 'DATABASE_URL') ? undefined : databaseUrl,
+    coordinatorDatabaseUrl,
+    premiumAliasMaxLength: int(env, 'PREMIUM_ALIAS_MAX_LENGTH', 4, 0, 64),
+    premiumAliasCost: int(env, 'PREMIUM_ALIAS_COST', 1, 0, 1_000_000),
   });
 }

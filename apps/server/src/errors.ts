@@ -10,6 +10,7 @@ export const ERRORS = {
   invalid_alias: { status: 400, title: 'The alias is not allowed' },
   invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
   unauthorized: { status: 401, title: 'An API key is required' },
+  payment_required: { status: 402, title: 'Not enough credits' },
   forbidden: { status: 403, title: 'This API key may not do that' },
   csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
   not_found: { status: 404, title: 'Not found' },

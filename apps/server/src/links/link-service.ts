@@ -82,7 +82,25 @@ export interface LinkServiceDeps {
   readonly ownHosts: ReadonlySet<string>;
   /** Previews and file links (optional: the links core works without them). */
   readonly extension?: LinkExtension;
+  /** Aliases that need more than the links database to be claimed (premium aliases). */
+  readonly aliasGate?: AliasGate;
 }
+
+/**
+ * Claims some aliases together with work elsewhere (premium aliases debit credits). For a
+ * covered alias, `claim` runs `insert` (the links transaction: the link row and its
+ * `link.created` outbox event) atomically with its own work, and resolves with what `insert`
+ * inserted (empty when the alias was taken). Throwing an AppError refuses the link.
+ */
+export interface AliasGate {
+  covers(alias: string): boolean;
+  claim(
+    claim: { readonly workspaceId: number; readonly alias: string; readonly linkId: number },
+    insert: (tx: Queryable) => Promise<Link[]>,
+  ): Promise<Link[]>;
+}
+
+type PendingLink = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; alias?: string };
 
 /** Attempts before giving up on generated codes that keep landing on aliases (never in practice). */
 const MAX_CODE_ATTEMPTS = 8;
@@ -144,8 +162,7 @@ export class LinkService {
     extras: readonly (PreparedExtension | undefined)[],
   ): Promise<BulkItemResult[]> {
     const results: BulkItemResult[] = new Array(inputs.length);
-    type Pending = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; alias?: string };
-    const pending: Pending[] = [];
+    const pending: PendingLink[] = [];
     const aliasesInBatch = new Set<string>();
     inputs.forEach((input, index) => {
       try {
@@ -161,6 +178,34 @@ export class LinkService {
       }
     });
 
+    // Each gated alias is claimed in a transaction of its own: a refusal fails only its item.
+    const gate = this.deps.aliasGate;
+    const gated = new Set(
+      pending.filter((p) => p.alias !== undefined && gate?.covers(p.alias) === true),
+    );
+    await this.#insert(
+      workspaceId,
+      pending.filter((p) => !gated.has(p)),
+      extras,
+      results,
+    );
+    for (const p of gated) {
+      try {
+        await this.#insert(workspaceId, [p], extras, results, gate);
+      } catch (err) {
+        results[p.index] = failure(p.index, err);
+      }
+    }
+    return results;
+  }
+
+  async #insert(
+    workspaceId: number,
+    pending: readonly PendingLink[],
+    extras: readonly (PreparedExtension | undefined)[],
+    results: BulkItemResult[],
+    gate?: AliasGate,
+  ): Promise<void> {
     let todo = pending;
     for (let attempt = 0; todo.length > 0 && attempt < MAX_CODE_ATTEMPTS; attempt++) {
       const ids = await this.deps.ids.take(todo.length);
@@ -169,7 +214,7 @@ export class LinkService {
         return { ...p.row, id, code: p.alias ?? this.deps.codes.encode(id) };
       });
       // The links and their link.created events commit together (transactional outbox).
-      const created = await this.deps.db.transaction(async (tx) => {
+      const insert = async (tx: Queryable) => {
         const links = await repo.insertLinks(tx, rows);
         const extension = this.deps.extension;
         if (extension !== undefined) {
@@ -185,11 +230,15 @@ export class LinkService {
           links.map((link) => domainEvent('link.created', { link: linkSnapshot(link) })),
         );
         return links;
-      });
+      };
+      const created =
+        gate === undefined
+          ? await this.deps.db.transaction(insert)
+          : await gate.claim({ workspaceId, alias: rows[0]!.code, linkId: rows[0]!.id }, insert);
       const inserted = new Map(created.map((l) => [l.code, l]));
       // A newly used code may have been cached as unknown by a redirect that came first.
       await this.deps.cache.invalidate([...inserted.keys()]);
-      const retry: Pending[] = [];
+      const retry: PendingLink[] = [];
       todo.forEach((p, i) => {
         const link = inserted.get(rows[i]!.code);
         if (link !== undefined) results[p.index] = { index: p.index, ok: true, link };
@@ -208,7 +257,6 @@ export class LinkService {
         new AppError('internal', 'Could not allocate a free code.'),
       );
     }
-    return results;
   }
 
   async get(workspaceId: number, code: string): Promise<Link> {
