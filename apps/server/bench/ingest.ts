@@ -281,11 +281,18 @@ async function bench(adapter: 'redis' | 'nats') {
   } finally {
     for (const w of [...servers, ...workers]) await stop(w);
     await stream.close();
-    if (adapter === 'redis') {
+    {
+      // Everything the run left under its own Redis prefix (the stream, link cache entries).
       const redis = new Redis(redisUrl!);
-      await redis.del(`${prefix}stream:${streamName}`);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
       redis.disconnect();
-    } else if (natsUrl) {
+    }
+    if (adapter === 'nats' && natsUrl) {
       // The NATS client is a dependency of @linkforge/stream: load it from there.
       const req = createRequire(fileURLToPath(import.meta.resolve('@linkforge/stream')));
       const { connect } = (await import(req.resolve('@nats-io/transport-node'))) as NatsTransport;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { createTestDatabase, serviceUrl, type TestDatabase } from '@linkforge/testkit';
 import { buildApp, type BuiltApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -48,8 +49,16 @@ export async function startService(
     built,
     config,
     async close() {
-      await built.app.close();
-      await database?.drop();
+      // The click stream outlives the app on Redis: drop this test's stream key too.
+      const streamKey = `${config.redisPrefix}stream:${config.stream.name}`;
+      const redis = mode === 'server' ? new Redis(config.redisUrl!) : undefined;
+      try {
+        await built.app.close();
+        await redis?.del(streamKey);
+      } finally {
+        redis?.disconnect();
+        await database?.drop();
+      }
     },
   };
 }
