@@ -15,8 +15,18 @@ export const SALT_RETENTION_DAYS = 3;
 export const DIMENSIONS = ['referrer', 'country', 'device', 'browser', 'os'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
+const dayNames = new Map<number, string>();
+
+/** `YYYY-MM-DD` of the UTC day holding `ms` (memoised: a batch has few distinct days). */
 export function utcDay(ms: number): string {
-  return new Date(ms - (ms % DAY_MS)).toISOString().slice(0, 10);
+  const start = ms - (ms % DAY_MS);
+  let name = dayNames.get(start);
+  if (name === undefined) {
+    name = new Date(start).toISOString().slice(0, 10);
+    if (dayNames.size > 1000) dayNames.clear();
+    dayNames.set(start, name);
+  }
+  return name;
 }
 
 function monthStart(ms: number): Date {
@@ -166,6 +176,9 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
   const fresh = inserted.map((r) => byId.get(r.event_id)!);
 
   // Distinct visitors: a hash newly added to a day's set counts one visitor.
+  // Sort keys computed once per row (comparators run n log n times).
+  const visitorOf = new Map<StoredClick, bigint>();
+  for (const c of fresh) visitorOf.set(c, BigInt(c.visitor));
   const linkVisitors = new Map<string, StoredClick>();
   const wsVisitors = new Map<string, StoredClick>();
   for (const c of fresh) {
@@ -177,7 +190,7 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
     (a, b) =>
       a.linkId - b.linkId ||
       cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
-      cmp(BigInt(a.visitor), BigInt(b.visitor)),
+      cmp(visitorOf.get(a)!, visitorOf.get(b)!),
   );
   const newLinkVisitors = await tx.query<{ link_id: number; day: string; visitor: string }>(
     `INSERT INTO link_day_visitors (link_id, day, visitor)
@@ -190,7 +203,7 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
     (a, b) =>
       a.workspaceId - b.workspaceId ||
       cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
-      cmp(BigInt(a.visitor), BigInt(b.visitor)),
+      cmp(visitorOf.get(a)!, visitorOf.get(b)!),
   );
   const newWsVisitors = await tx.query<{ workspace_id: number; day: string; visitor: string }>(
     `INSERT INTO workspace_day_visitors (workspace_id, day, visitor)
