@@ -278,4 +278,39 @@ describe.each(availableModes())('link previews (%s mode)', (mode: Mode) => {
       expect(gone.headers['cache-control']).toBe('private, no-store');
     });
   });
+
+  it('the shipped fetcher refuses an internal target: the preview fails with BLOCKED_ADDRESS', async () => {
+    // A second app with the default fetcher, as deployed (no test allowances).
+    const plain = await buildApp(
+      loadConfig({
+        LOG_LEVEL: 'error',
+        BOOTSTRAP_API_KEY: ADMIN_KEY,
+        DATA_DIR: ':memory:',
+        PUBLIC_BASE_URL: 'http://sho.rt',
+      }),
+    );
+    try {
+      const before = site.hits.length;
+      const res = await plain.app.inject({
+        method: 'POST',
+        url: '/api/v1/links',
+        payload: { url: `${site.base}/internal` },
+        headers: auth(),
+      });
+      expect(res.statusCode).toBe(201);
+      const code = res.json<{ code: string }>().code;
+      const error = await until(async () => {
+        const rows = await plain.runtime.db.query<{ fetch_status: string; fetch_error: string }>(
+          `SELECT fetch_status, fetch_error FROM link_previews p JOIN links l ON l.id = p.link_id
+            WHERE l.code = $1`,
+          [code],
+        );
+        return rows[0]?.fetch_status === 'failed' ? rows[0].fetch_error : undefined;
+      });
+      expect(['BLOCKED_PORT', 'BLOCKED_ADDRESS']).toContain(error);
+      expect(site.hits.length).toBe(before);
+    } finally {
+      await plain.app.close();
+    }
+  });
 });
