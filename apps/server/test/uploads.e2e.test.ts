@@ -121,6 +121,18 @@ describe.each(availableModes())('uploads through signed URLs (%s mode)', (mode) 
       expect((await complete(id)).json()).toMatchObject({ id, status: 'complete' });
     });
 
+    it('answers 404 for a recorded upload whose object was removed from the store', async () => {
+      const { id } = await uploadPng('removed.png');
+      const [row] = await svc.built.runtime.db.query<{ object_key: string }>(
+        'SELECT object_key FROM uploads WHERE id = $1',
+        [id],
+      );
+      await svc.built.uploads.store.delete(row!.object_key);
+      const res = await inject({ method: 'GET', url: `/files/${id}` });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ code: 'not_found' });
+    });
+
     it('serves a file that is not a safe image as an attachment', async () => {
       const text = Buffer.from('<html><script>alert(1)</script></html>');
       const p = (

@@ -221,8 +221,16 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRoutesOptions> = asyn
     });
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     if (head) return reply.headers(headers).send();
-    const { body } = await uploads.store.getObject(upload.objectKey);
-    return reply.headers(headers).send(body);
+    try {
+      const { body } = await uploads.store.getObject(upload.objectKey);
+      return await reply.headers(headers).send(body);
+    } catch (err) {
+      // A recorded upload whose object is gone (removed from the bucket by hand): a plain 404.
+      if (err instanceof ObjectStoreError && err.code === 'NOT_FOUND') {
+        throw new AppError('not_found', 'No such file.', { cause: err });
+      }
+      throw err;
+    }
   };
   for (const url of ['/files/:id', '/files/:id/:name']) {
     app.get(url, { schema: { hide: true }, exposeHeadRoute: false }, (req, reply) =>
