@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, auth, availableModes, startService, type TestService } from './helpers.js';
 
@@ -6,8 +7,7 @@ describe.each(availableModes())('billing API and premium aliases (%s)', (mode) =
   let memberKey: string;
   // Every test works in a workspace of its own, so balances do not leak between tests.
   const workspaces: { admin: string; member: string }[] = [];
-  const inject = (...args: Parameters<TestService['built']['app']['inject']>) =>
-    svc.built.app.inject(...args);
+  const inject = (options: InjectOptions) => svc.built.app.inject(options);
 
   beforeAll(async () => {
     svc = await startService(mode);
@@ -30,7 +30,7 @@ describe.each(availableModes())('billing API and premium aliases (%s)', (mode) =
     return { id: row!.id, admin, member };
   }
 
-  const deposit = (key: string, payload: unknown) =>
+  const deposit = (key: string, payload: Record<string, unknown>) =>
     inject({ method: 'POST', url: '/api/v1/billing/credits', headers: auth(key), payload });
   const balance = async (key: string) =>
     (await inject({ method: 'GET', url: '/api/v1/billing/balance', headers: auth(key) })).json<{
