@@ -121,6 +121,18 @@ describe.each(availableModes())('uploads through signed URLs (%s mode)', (mode) 
       expect((await complete(id)).json()).toMatchObject({ id, status: 'complete' });
     });
 
+    it('takes a JSON file as raw bytes: the signed route parses no body', async () => {
+      const json = Buffer.from('{"not": "parsed", "n": [1, 2, 3]}\n');
+      const p = (
+        await start({ fileName: 'data.json', contentType: 'application/json', size: json.length })
+      ).json<Pending>();
+      expect((await put(p.uploadUrl, p.headers, json)).statusCode).toBe(200);
+      expect((await complete(p.id)).statusCode).toBe(200);
+      const got = await inject({ method: 'GET', url: `/files/${p.id}/data.json` });
+      expect(got.rawPayload.equals(json)).toBe(true);
+      expect(String(got.headers['content-disposition'])).toMatch(/^attachment/);
+    });
+
     it('answers 404 for a recorded upload whose object was removed from the store', async () => {
       const { id } = await uploadPng('removed.png');
       const [row] = await svc.built.runtime.db.query<{ object_key: string }>(
