@@ -36,6 +36,11 @@ sub vcl_recv {
     if (req.url ~ "^/(api|graphql|metrics|readyz|healthz)" || req.http.Authorization) {
         return (pass);
     }
+    # Link-preview crawlers get an OpenGraph page instead of the redirect: that answer varies by
+    # user agent, so the origin gives it to them uncached.
+    if (req.http.User-Agent ~ "(?i)facebookexternalhit|facebot|twitterbot|linkedinbot|slackbot|discordbot|telegrambot|whatsapp|skypeuripreview|pinterest|redditbot|mastodon|bluesky") {
+        return (pass);
+    }
     # Public pages do not depend on cookies (the dashboard's session only matters to /api).
     unset req.http.Cookie;
     return (hash);
