@@ -1,8 +1,11 @@
 import {
+  CommitPendingError,
   defineSaga,
   NonRetryableError,
   SagaOrchestrator,
   TwoPhaseCoordinator,
+  TxnError,
+  TxnOutcomeUnknownError,
   type Connection,
   type TwoPhaseStep,
 } from '@linkforge/txn';
@@ -140,15 +143,35 @@ export async function twoPhaseClaims(options: TwoPhaseClaimsOptions): Promise<Cl
   return {
     kind: 'two-phase',
     async claim(_claim, debit, insert) {
+      let created: Link[] = [];
       try {
         return await coordinator.run(async ({ links, billing }) => {
-          const created = await insert(queryableOf(links));
+          created = await insert(queryableOf(links));
           if (created.length === 0) throw new AliasTaken();
           await ledger.debitIn(billing, debit);
           return created;
         });
       } catch (err) {
         if (err instanceof AliasTaken) return [];
+        // Decided commit with a participant unreachable in phase two: the link is created and
+        // paid; recovery finishes the commit.
+        if (err instanceof CommitPendingError) return created;
+        if (err instanceof TxnOutcomeUnknownError) {
+          throw new AppError(
+            'unavailable',
+            'The claim may or may not have been committed; recovery settles it (link and payment together). Check the link before retrying.',
+            { cause: err },
+          );
+        }
+        if (err instanceof TxnError) {
+          throw new AppError(
+            'unavailable',
+            'The claim could not be committed; nothing was charged.',
+            {
+              cause: err,
+            },
+          );
+        }
         throw err;
       }
     },
