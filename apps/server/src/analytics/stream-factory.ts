@@ -6,13 +6,6 @@ import type { ClickMessage } from './click-message.js';
 /** Consumer group of the analytics workers. */
 export const ANALYTICS_GROUP = 'analytics';
 
-type KafkaFactory = (options: {
-  brokers: readonly string[];
-  topic?: string;
-  stream?: string;
-  clientId?: string;
-}) => StreamAdapter<ClickMessage>;
-
 /**
  * Opens the click stream named by the config: Redis Streams (server-mode default), NATS
  * JetStream, Kafka, or the in-process stream (embedded default). Redis keys live under the
@@ -40,16 +33,11 @@ export function openClickStream(config: Config): StreamAdapter<ClickMessage> {
         subjectPrefix: 'linkforge.stream',
         ackWaitMs: s.redeliverMs,
       });
-    case 'kafka': {
-      // The Kafka adapter is optional in @linkforge/stream builds: refuse clearly without it.
-      const create = (streams as unknown as Record<string, unknown>)['createKafkaStream'] as
-        KafkaFactory | undefined;
-      if (typeof create !== 'function') {
-        throw new Error(
-          'STREAM_ADAPTER=kafka: this build of @linkforge/stream has no Kafka adapter',
-        );
-      }
-      return create({ brokers: s.kafkaBrokers!, stream: s.name, clientId: 'linkforge' });
-    }
+    case 'kafka':
+      return streams.createKafkaStream<ClickMessage>({
+        brokers: s.kafkaBrokers!,
+        stream: s.name,
+        clientId: 'linkforge',
+      });
   }
 }
