@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli.js';
+// Committed executable entry: npm links bins at install time, before the build creates dist/.
+import "../dist/cli.js";
