@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../links/cursor.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
@@ -72,22 +73,6 @@ const costEstimator: ComplexityEstimator = ({ type, field, args, childComplexity
   if (field.name === 'analytics') return ANALYTICS_COST + childComplexity;
   return undefined;
 };
-
-function encodeCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  try {
-    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      id?: unknown;
-    };
-    if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
-  } catch {
-    // reported below
-  }
-  throw new AppError('invalid_cursor', 'The cursor is not one this API returned.');
-}
 
 /**
  * `POST|GET /graphql` (mercurius): links and analytics, with the REST API's API-key auth,

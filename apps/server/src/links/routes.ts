@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guard } from '../auth/guards.js';
 import { AppError } from '../errors.js';
@@ -27,22 +28,6 @@ export interface LinkRoutesOptions {
 }
 
 const errors = { 400: Problem, 401: Problem, 404: Problem, 409: Problem, 429: Problem };
-
-function encodeCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  try {
-    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      id?: unknown;
-    };
-    if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError('invalid_cursor', 'The cursor is not one this API returned.');
-}
 
 /** REST API of links (`/api/v1/links`) and the seed-compatible `POST /api/shorten`. */
 export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
