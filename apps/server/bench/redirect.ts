@@ -131,6 +131,7 @@ async function main() {
     REDIS_PREFIX: prefix,
     BOOTSTRAP_API_KEY: ADMIN,
     RATE_LIMIT_KEY_MAX: '1000000000',
+    DATABASE_POOL_MAX: process.env['DATABASE_POOL_MAX'] ?? '10',
   });
   try {
     console.log(
