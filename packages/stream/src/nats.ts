@@ -389,8 +389,14 @@ class NatsConsumer<T> extends BaseConsumer<T, JsMsg> {
       expires: Math.max(1000, waiting > 0 ? 1000 : waitMs),
     });
     const out: Delivery<T, JsMsg>[] = [];
-    for await (const msg of messages) {
-      out.push({ message: this.toMessage(msg), handle: msg });
+    try {
+      for await (const msg of messages) {
+        out.push({ message: this.toMessage(msg), handle: msg });
+      }
+    } catch (error) {
+      // The client ends a pull whose idle heartbeats it missed (a stalled event loop on a busy
+      // host does that). The pull is over, not the consumer: keep what arrived, pull again.
+      if (!/heartbeats missed/i.test((error as Error)?.message ?? '')) throw error;
     }
     this.waitingEstimate -= out.length;
     return out;
