@@ -206,10 +206,10 @@ export class LinkService {
     results: BulkItemResult[],
     gate?: AliasGate,
   ): Promise<void> {
-    let todo = pending;
-    for (let attempt = 0; todo.length > 0 && attempt < MAX_CODE_ATTEMPTS; attempt++) {
-      const ids = await this.deps.ids.take(todo.length);
-      const rows = todo.map((p, i) => {
+    let remaining = pending;
+    for (let attempt = 0; remaining.length > 0 && attempt < MAX_CODE_ATTEMPTS; attempt++) {
+      const ids = await this.deps.ids.take(remaining.length);
+      const rows = remaining.map((p, i) => {
         const id = ids[i]!;
         return { ...p.row, id, code: p.alias ?? this.deps.codes.encode(id) };
       });
@@ -219,7 +219,7 @@ export class LinkService {
         const extension = this.deps.extension;
         if (extension !== undefined) {
           const byCode = new Map(links.map((l) => [l.code, l]));
-          for (const [i, p] of todo.entries()) {
+          for (const [i, p] of remaining.entries()) {
             const extra = extras[p.index];
             const link = byCode.get(rows[i]!.code);
             if (extra !== undefined && link !== undefined) await extension.save(tx, link, extra);
@@ -239,7 +239,7 @@ export class LinkService {
       // A newly used code may have been cached as unknown by a redirect that came first.
       await this.deps.cache.invalidate([...inserted.keys()]);
       const retry: PendingLink[] = [];
-      todo.forEach((p, i) => {
+      remaining.forEach((p, i) => {
         const link = inserted.get(rows[i]!.code);
         if (link !== undefined) results[p.index] = { index: p.index, ok: true, link };
         else if (p.alias !== undefined) {
@@ -249,9 +249,9 @@ export class LinkService {
           );
         } else retry.push(p); // generated code already held by an alias: draw another id
       });
-      todo = retry;
+      remaining = retry;
     }
-    for (const p of todo) {
+    for (const p of remaining) {
       results[p.index] = failure(
         p.index,
         new AppError('internal', 'Could not allocate a free code.'),
