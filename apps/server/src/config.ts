@@ -31,6 +31,8 @@ export interface Config {
   /** How often buffered click counts are written to the database. */
   readonly clickFlushMs: number;
   readonly cacheTtlSeconds: number;
+  /** How long a verified API key is trusted without a database lookup (0: never cached). */
+  readonly apiKeyCacheSeconds: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
   /** Behind a proxy/load balancer: trust `X-Forwarded-For` for client IPs. */
@@ -236,13 +238,14 @@ export function loadConfig(env: Env = process.env): Config {
     codeSecret,
     clickFlushMs: int(env, 'CLICK_FLUSH_MS', 1000, 10, 60_000),
     cacheTtlSeconds: int(env, 'CACHE_TTL_SECONDS', 3600, 1, 30 * 86_400),
+    apiKeyCacheSeconds: int(env, 'API_KEY_CACHE_SECONDS', 60, 0, 3600),
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     stream,
     analytics: Object.freeze({
       inProcessWorker,
-      workerBatchSize: int(env, 'WORKER_BATCH_SIZE', 1000, 1, 10_000),
+      workerBatchSize: int(env, 'WORKER_BATCH_SIZE', 5000, 1, 10_000),
       workerConsumers: int(env, 'WORKER_CONSUMERS', 1, 1, 64),
       publishBatchSize: int(env, 'CLICK_PUBLISH_BATCH', 500, 1, 10_000),
       publishLingerMs: int(env, 'CLICK_PUBLISH_LINGER_MS', 20, 0, 10_000),
