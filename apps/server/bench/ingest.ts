@@ -58,21 +58,68 @@ if (!databaseUrl || !redisUrl) {
 const EVENTS = Number(values.events);
 const WORKERS = Number(values.workers);
 const LINKS = 1000;
+const VISITORS = 50_000;
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 const ADMIN = `bench-${randomBytes(16).toString('hex')}`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function proc(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
+interface PhaseStats {
+  batches: number;
+  stored: number;
+  enrichMs: number;
+  rawMs: number;
+  visitorsMs: number;
+  rollupsMs: number;
+  transactionMs: number;
+}
+const newStats = (): PhaseStats => ({
+  batches: 0,
+  stored: 0,
+  enrichMs: 0,
+  rawMs: 0,
+  visitorsMs: 0,
+  rollupsMs: 0,
+  transactionMs: 0,
+});
+/** Adds a worker's `worker stats` log line to the phase totals. */
+function addStats(s: PhaseStats, line: string): void {
+  if (!line.includes('"worker stats"')) return;
+  const r = JSON.parse(line) as PhaseStats;
+  for (const k of Object.keys(s) as (keyof PhaseStats)[]) s[k] += r[k];
+}
+function perBatch(s: PhaseStats): string {
+  const b = Math.max(1, s.batches);
+  const f = (v: number) => (v / b).toFixed(0);
+  return `${s.batches} batches of ${fmt(s.stored / b)} clicks on average; per batch ms: enrich ${f(s.enrichMs)}, transaction ${f(s.transactionMs)} (raw ${f(s.rawMs)}, visitor sets ${f(s.visitorsMs)}, rollups ${f(s.rollupsMs)})`;
+}
+
+function proc(
+  args: string[],
+  env: Record<string, string>,
+  ready: string,
+  onLine?: (line: string) => void,
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Only the last few KiB are kept (for the error message): a long run logs a lot.
   let out = '';
+  let isReady = false;
+  let partial = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(ready)) resolve(child);
+      out = (out + d.toString()).slice(-8192);
+      if (onLine !== undefined) {
+        const lines = (partial + d.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      }
+      if (!isReady && out.includes(ready)) {
+        isReady = true;
+        resolve(child);
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -152,38 +199,68 @@ async function bench(adapter: 'redis' | 'nats') {
     );
     const links = await db.query<{ id: number; code: string }>('SELECT id, code FROM links');
 
-    for (let i = 0; i < WORKERS; i++)
-      workers.push(await proc(['worker', '--name', `bench${i}`], env, 'worker ready'));
-
-    // 1. Pipeline capacity: publish EVENTS at once, time until all are rolled up.
-    const producer = await stream.createProducer();
-    const t0 = performance.now();
-    for (let i = 0; i < EVENTS; i += 1000) {
+    // Visitors: drawn from a pool of VISITORS addresses, so most clicks of a link come from a
+    // visitor new to that link (a visitor-set insert each) while the workspace sees repeats.
+    const visitorIp = () => {
+      const v = Math.floor(Math.random() * VISITORS);
+      return `81.${2 + (v >> 16)}.${(v >> 8) & 255}.${v & 255}`;
+    };
+    const clickBatch = (n: number, offset: number) => {
       const now = Date.now();
-      await producer.publishBatch(
-        Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => {
-          const link = links[(i + j) % LINKS]!;
-          return {
-            id: randomUUID(),
-            key: String(link.id),
-            payload: {
-              v: 1 as const,
-              linkId: link.id,
-              code: link.code,
-              at: now,
-              ip: `81.2.${(i + j) % 250}.${j % 250}`,
-              ua: UA,
-              ref: j % 2 === 0 ? 'https://www.google.com/' : null,
-            },
-          };
-        }),
-      );
+      return Array.from({ length: n }, (_, j) => {
+        const link = links[(offset + j) % LINKS]!;
+        return {
+          id: randomUUID(),
+          key: String(link.id),
+          payload: {
+            v: 1 as const,
+            linkId: link.id,
+            code: link.code,
+            at: now,
+            ip: visitorIp(),
+            ua: UA,
+            ref: j % 2 === 0 ? 'https://www.google.com/' : null,
+          },
+        };
+      });
+    };
+
+    // 1. Pipeline capacity: publish EVENTS first (the producer's rate), then start the workers
+    //    and time how fast they drain the stream into raw clicks + rollups.
+    const producer = await stream.createProducer();
+    const p0 = performance.now();
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; i < EVENTS; i += 1000) {
+      const p = producer.publishBatch(clickBatch(Math.min(1000, EVENTS - i), i));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      if (inFlight.size >= 4) await Promise.race(inFlight);
     }
-    const published = performance.now();
+    await Promise.all(inFlight);
+    const publishRate = (EVENTS / (performance.now() - p0)) * 1000;
+    const pipelineStats = newStats();
+    const pipelineWorkers: ChildProcess[] = [];
+    for (let i = 0; i < WORKERS; i++) {
+      const w = await proc(['worker', '--name', `pipe${i}`], env, 'worker ready', (line) =>
+        addStats(pipelineStats, line),
+      );
+      pipelineWorkers.push(w);
+      workers.push(w);
+    }
+    const before0 = await count(db);
+    const t0 = performance.now();
     const stored = await waitCount(db, EVENTS, 600_000);
     const t1 = performance.now();
-    const capacity = (stored / (t1 - t0)) * 1000;
-    const publishRate = (EVENTS / (published - t0)) * 1000;
+    const capacity = ((stored - before0) / (t1 - t0)) * 1000;
+    // Stopped here so that their last stats line covers exactly this phase.
+    for (const w of pipelineWorkers) await stop(w);
+    const e2eStats = newStats();
+    for (let i = 0; i < WORKERS; i++)
+      workers.push(
+        await proc(['worker', '--name', `e2e${i}`], env, 'worker ready', (line) =>
+          addStats(e2eStats, line),
+        ),
+      );
 
     // Baseline: the same number of rows by plain batched INSERT into a bare table.
     await db.exec(`CREATE TABLE plain_clicks (LIKE clicks INCLUDING DEFAULTS)`);
@@ -232,6 +309,7 @@ async function bench(adapter: 'redis' | 'nats') {
     const e2eDone = await waitCount(db, before + r['3xx'], 120_000);
     const e2eLag = await lag(db, seq);
     await stop(server);
+    for (const w of workers) await stop(w);
     const e2eClicks = e2eDone - before;
 
     // 3. Export of every click (consistent, xid horizon) vs a naive keyset by seq.
@@ -277,6 +355,8 @@ async function bench(adapter: 'redis' | 'nats') {
       naiveRate,
       exportMb: bytes / 1e6,
       total,
+      pipelineStats,
+      e2eStats,
     };
   } finally {
     for (const w of [...servers, ...workers]) await stop(w);
@@ -324,9 +404,11 @@ for (const adapter of adapters) {
   console.log(
     `  pipeline: ${fmt(r.capacity)} clicks/s stream → rollup (publish ${fmt(r.publishRate)}/s) vs plain INSERT ${fmt(r.baseline)} rows/s: ratio ${(r.capacity / r.baseline).toFixed(2)}`,
   );
+  console.log(`    ${perBatch(r.pipelineStats)}`);
   console.log(
     `  end to end: ${fmt(r.redirectsPerSec)} redirects/s, ${fmt(r.e2eRate)} clicks/s stored (${fmt(r.e2eClicks)} of ${fmt(r.redirects)}), lag p50 ${r.e2eLag.p50.toFixed(2)} s p99 ${r.e2eLag.p99.toFixed(2)} s`,
   );
+  console.log(`    ${perBatch(r.e2eStats)}`);
   console.log(
     `  export: ${fmt(r.exportRate)} rows/s consistent (xid horizon, ${fmt(r.total)} rows, NDJSON ${r.exportMb.toFixed(1)} MB both runs) vs naive keyset ${fmt(r.naiveRate)} rows/s: ratio ${(r.exportRate / r.naiveRate).toFixed(2)}`,
   );

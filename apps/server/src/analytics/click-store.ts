@@ -136,18 +136,88 @@ function cmp(a: string | number | bigint, b: string | number | bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Where the time of one {@link storeClicks} call went, in milliseconds. */
+export interface StoreTimings {
+  /** The raw-click insert (the idempotency check by event id). */
+  raw: number;
+  /** The per-day visitor sets of links and workspaces. */
+  visitors: number;
+  /** The counter upserts (hourly, daily, dimensions, workspace visitors). */
+  rollups: number;
+}
+
+export interface StoreResult {
+  /** Clicks newly written (the others were redeliveries). */
+  readonly stored: number;
+  /**
+   * Keys (`link|day|visitor`) of the link visitor sets that hold the row once the transaction
+   * commits: the caller may remember them (after the commit) and pass them back as
+   * `knownVisitors` to skip their inserts.
+   */
+  readonly presentVisitors: readonly string[];
+  readonly timings: StoreTimings;
+}
+
+export interface StoreOptions {
+  /**
+   * Link visitor keys (`link|day|visitor`) known to be committed in `link_day_visitors`.
+   * Their inserts are skipped: such a visitor is not new for the link, nor (see below) for
+   * the workspace, so skipping changes no count.
+   */
+  readonly knownVisitors?: { has(key: string): boolean };
+}
+
+interface Hourly {
+  link: number;
+  hour: number;
+  bot: boolean;
+  ws: number;
+  n: number;
+}
+interface Daily {
+  link: number;
+  day: string;
+  bot: boolean;
+  ws: number;
+  n: number;
+  visitors: number;
+}
+interface DimCount {
+  link: number;
+  day: string;
+  dim: Dimension;
+  value: string;
+  bot: boolean;
+  ws: number;
+  n: number;
+}
+
 /**
- * Writes a batch of clicks and rolls them up, on the caller's transaction. Idempotent by
- * event id: raw clicks are inserted `ON CONFLICT DO NOTHING` and only the rows actually
- * inserted are added to the counters, so a redelivered batch changes nothing. Every upsert
- * runs in key order, so concurrent workers lock rows in one global order (no deadlock).
- * Returns how many clicks were new.
+ * Writes a batch of clicks and rolls them up, on the caller's transaction, in a fixed handful
+ * of set-based statements whatever the batch size (each one `INSERT … SELECT FROM unnest(…)`):
+ *
+ * 1. raw clicks, `ON CONFLICT (clicked_at, event_id) DO NOTHING RETURNING event_id`: only the
+ *    events returned (new ones) are counted below, so a redelivered batch changes nothing;
+ * 2. the link visitor sets, `RETURNING` the visitors new for their link and day;
+ * 3. the workspace visitor sets, for those new link visitors only: a visitor already in a
+ *    link's set was added to the workspace's set by the same transaction that added it there;
+ * 4. counters pre-aggregated in memory (one row per key and statement): hourly, daily (clicks
+ *    and new visitors), dimensions, workspace visitors.
+ *
+ * Every statement writes its keys in sorted order, so concurrent workers lock rows in one
+ * global order (no deadlock).
  */
-export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]): Promise<number> {
+export async function storeClicks(
+  tx: Queryable,
+  batch: readonly StoredClick[],
+  options: StoreOptions = {},
+): Promise<StoreResult> {
+  const timings: StoreTimings = { raw: 0, visitors: 0, rollups: 0 };
   const byId = new Map<string, StoredClick>();
   for (const c of batch) if (!byId.has(c.eventId)) byId.set(c.eventId, c);
-  if (byId.size === 0) return 0;
+  if (byId.size === 0) return { stored: 0, presentVisitors: [], timings };
   const rows = [...byId.values()];
+  let t = performance.now();
   const inserted = await tx.query<{ event_id: string }>(
     `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor, referrer,
                          referrer_host, country, device, browser, os, is_bot)
@@ -172,68 +242,16 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
       rows.map((c) => c.isBot),
     ],
   );
-  if (inserted.length === 0) return 0;
+  timings.raw = performance.now() - t;
+  if (inserted.length === 0) return { stored: 0, presentVisitors: [], timings };
   const fresh = inserted.map((r) => byId.get(r.event_id)!);
 
-  // Distinct visitors: a hash newly added to a day's set counts one visitor.
-  // Sort keys computed once per row (comparators run n log n times).
-  const visitorOf = new Map<StoredClick, bigint>();
-  for (const c of fresh) visitorOf.set(c, BigInt(c.visitor));
-  const linkVisitors = new Map<string, StoredClick>();
-  const wsVisitors = new Map<string, StoredClick>();
-  for (const c of fresh) {
-    const day = utcDay(c.clickedAt);
-    linkVisitors.set(`${c.linkId}|${day}|${c.visitor}`, c);
-    wsVisitors.set(`${c.workspaceId}|${day}|${c.visitor}`, c);
-  }
-  const lv = [...linkVisitors.values()].sort(
-    (a, b) =>
-      a.linkId - b.linkId ||
-      cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
-      cmp(visitorOf.get(a)!, visitorOf.get(b)!),
-  );
-  const newLinkVisitors = await tx.query<{ link_id: number; day: string; visitor: string }>(
-    `INSERT INTO link_day_visitors (link_id, day, visitor)
-     SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
-     ON CONFLICT DO NOTHING
-     RETURNING link_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
-    [lv.map((c) => c.linkId), lv.map((c) => utcDay(c.clickedAt)), lv.map((c) => c.visitor)],
-  );
-  const wv = [...wsVisitors.values()].sort(
-    (a, b) =>
-      a.workspaceId - b.workspaceId ||
-      cmp(utcDay(a.clickedAt), utcDay(b.clickedAt)) ||
-      cmp(visitorOf.get(a)!, visitorOf.get(b)!),
-  );
-  const newWsVisitors = await tx.query<{ workspace_id: number; day: string; visitor: string }>(
-    `INSERT INTO workspace_day_visitors (workspace_id, day, visitor)
-     SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
-     ON CONFLICT DO NOTHING
-     RETURNING workspace_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
-    [wv.map((c) => c.workspaceId), wv.map((c) => utcDay(c.clickedAt)), wv.map((c) => c.visitor)],
-  );
-
   // Counters, aggregated here so that each key appears once per statement.
-  const hourly = new Map<
-    string,
-    { link: number; hour: number; bot: boolean; ws: number; n: number }
-  >();
-  const daily = new Map<
-    string,
-    { link: number; day: string; bot: boolean; ws: number; n: number; visitors: number }
-  >();
-  const dims = new Map<
-    string,
-    {
-      link: number;
-      day: string;
-      dim: Dimension;
-      value: string;
-      bot: boolean;
-      ws: number;
-      n: number;
-    }
-  >();
+  const hourly = new Map<string, Hourly>();
+  const daily = new Map<string, Daily>();
+  const dims = new Map<string, DimCount>();
+  // Distinct (link, day, visitor) of the new clicks, with one click standing for each.
+  const linkVisitors = new Map<string, StoredClick>();
   for (const c of fresh) {
     const hour = c.clickedAt - (c.clickedAt % HOUR_MS);
     const day = utcDay(c.clickedAt);
@@ -245,42 +263,74 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
     const d = daily.get(dk);
     if (d) d.n++;
     else daily.set(dk, { link: c.linkId, day, bot: c.isBot, ws: c.workspaceId, n: 1, visitors: 0 });
-    const values: Record<Dimension, string> = {
-      referrer: c.referrerHost,
-      country: c.country,
-      device: c.device,
-      browser: c.browser,
-      os: c.os,
-    };
-    for (const dim of DIMENSIONS) {
-      const key = `${c.linkId}|${day}|${dim}|${values[dim]}|${c.isBot}`;
-      const e = dims.get(key);
-      if (e) e.n++;
-      else
-        dims.set(key, {
-          link: c.linkId,
-          day,
-          dim,
-          value: values[dim],
-          bot: c.isBot,
-          ws: c.workspaceId,
-          n: 1,
-        });
-    }
+    const prefix = `${c.linkId}|${day}|`;
+    addDim(dims, prefix, c, day, 'referrer', c.referrerHost);
+    addDim(dims, prefix, c, day, 'country', c.country);
+    addDim(dims, prefix, c, day, 'device', c.device);
+    addDim(dims, prefix, c, day, 'browser', c.browser);
+    addDim(dims, prefix, c, day, 'os', c.os);
+    linkVisitors.set(prefix + c.visitor, c);
   }
+
+  // Distinct visitors: a hash newly added to a day's set counts one visitor.
+  t = performance.now();
+  const candidates: { key: string; c: StoredClick; day: string; visitor: bigint }[] = [];
+  for (const [key, c] of linkVisitors) {
+    if (options.knownVisitors?.has(key) === true) continue;
+    candidates.push({ key, c, day: utcDay(c.clickedAt), visitor: BigInt(c.visitor) });
+  }
+  candidates.sort(
+    (a, b) => a.c.linkId - b.c.linkId || cmp(a.day, b.day) || cmp(a.visitor, b.visitor),
+  );
+  const newLinkVisitors =
+    candidates.length === 0
+      ? []
+      : await tx.query<{ link_id: number; day: string; visitor: string }>(
+          `INSERT INTO link_day_visitors (link_id, day, visitor)
+           SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
+           ON CONFLICT DO NOTHING
+           RETURNING link_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
+          [
+            candidates.map((v) => v.c.linkId),
+            candidates.map((v) => v.day),
+            candidates.map((v) => v.c.visitor),
+          ],
+        );
+  const wsVisitors = new Map<
+    string,
+    { ws: number; day: string; visitor: bigint; c: StoredClick }
+  >();
   for (const v of newLinkVisitors) {
     const c = linkVisitors.get(`${v.link_id}|${v.day}|${v.visitor}`)!;
     daily.get(`${v.link_id}|${v.day}|${c.isBot}`)!.visitors++;
+    const wk = `${c.workspaceId}|${v.day}|${v.visitor}`;
+    if (!wsVisitors.has(wk))
+      wsVisitors.set(wk, { ws: c.workspaceId, day: v.day, visitor: BigInt(v.visitor), c });
   }
+  const wv = [...wsVisitors.values()].sort(
+    (a, b) => a.ws - b.ws || cmp(a.day, b.day) || cmp(a.visitor, b.visitor),
+  );
+  const newWsVisitors =
+    wv.length === 0
+      ? []
+      : await tx.query<{ workspace_id: number; day: string; visitor: string }>(
+          `INSERT INTO workspace_day_visitors (workspace_id, day, visitor)
+           SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
+           ON CONFLICT DO NOTHING
+           RETURNING workspace_id, to_char(day, 'YYYY-MM-DD') AS day, visitor::text AS visitor`,
+          [wv.map((v) => v.ws), wv.map((v) => v.day), wv.map((v) => v.c.visitor)],
+        );
   const wsDaily = new Map<string, { ws: number; day: string; bot: boolean; n: number }>();
   for (const v of newWsVisitors) {
-    const c = wsVisitors.get(`${v.workspace_id}|${v.day}|${v.visitor}`)!;
+    const c = wsVisitors.get(`${v.workspace_id}|${v.day}|${v.visitor}`)!.c;
     const k = `${v.workspace_id}|${v.day}|${c.isBot}`;
     const e = wsDaily.get(k);
     if (e) e.n++;
     else wsDaily.set(k, { ws: v.workspace_id, day: v.day, bot: c.isBot, n: 1 });
   }
+  timings.visitors = performance.now() - t;
 
+  t = performance.now();
   const h = [...hourly.values()].sort(
     (a, b) => a.link - b.link || a.hour - b.hour || Number(a.bot) - Number(b.bot),
   );
@@ -350,5 +400,20 @@ export async function storeClicks(tx: Queryable, batch: readonly StoredClick[]):
       [w.map((r) => r.ws), w.map((r) => r.day), w.map((r) => r.bot), w.map((r) => r.n)],
     );
   }
-  return fresh.length;
+  timings.rollups = performance.now() - t;
+  return { stored: fresh.length, presentVisitors: [...linkVisitors.keys()], timings };
+}
+
+function addDim(
+  dims: Map<string, DimCount>,
+  prefix: string,
+  c: StoredClick,
+  day: string,
+  dim: Dimension,
+  value: string,
+): void {
+  const key = `${prefix}${dim}|${value}|${c.isBot}`;
+  const e = dims.get(key);
+  if (e) e.n++;
+  else dims.set(key, { link: c.linkId, day, dim, value, bot: c.isBot, ws: c.workspaceId, n: 1 });
 }

@@ -54,6 +54,37 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
   const stream = openClickStream(config);
   let worker: ClickWorker | undefined;
   let stored = 0;
+  // Where the time went since the last report: logged every 10 s while batches flow.
+  const totals = {
+    batches: 0,
+    received: 0,
+    stored: 0,
+    enrich: 0,
+    raw: 0,
+    visitors: 0,
+    rollups: 0,
+    tx: 0,
+  };
+  const report = () => {
+    if (totals.batches === 0) return;
+    const ms = (v: number) => Math.round(v);
+    console.log(
+      JSON.stringify({
+        msg: 'worker stats',
+        batches: totals.batches,
+        received: totals.received,
+        stored: totals.stored,
+        enrichMs: ms(totals.enrich),
+        rawMs: ms(totals.raw),
+        visitorsMs: ms(totals.visitors),
+        rollupsMs: ms(totals.rollups),
+        transactionMs: ms(totals.tx),
+      }),
+    );
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] = 0;
+  };
+  const reporter = setInterval(report, 10_000);
+  reporter.unref();
   try {
     await migrate(db);
     worker = await ClickWorker.start(db, stream, await Enricher.open(), {
@@ -62,6 +93,14 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
       ...(values.name !== undefined ? { name: values.name } : {}),
       onBatch: (s) => {
         stored += s.stored;
+        totals.batches++;
+        totals.received += s.received;
+        totals.stored += s.stored;
+        totals.enrich += s.enrichMs;
+        totals.raw += s.timings.raw;
+        totals.visitors += s.timings.visitors;
+        totals.rollups += s.timings.rollups;
+        totals.tx += s.transactionMs;
       },
       onError: (err) =>
         console.error(`click batch failed (it will be delivered again): ${String(err)}`),
@@ -84,6 +123,8 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
     return 0;
   } finally {
     await worker?.close();
+    clearInterval(reporter);
+    report();
     await stream.close();
     await db.close();
     await release();
