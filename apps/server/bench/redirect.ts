@@ -4,7 +4,8 @@
  *   (b) Linkforge's cached redirect in server mode (PostgreSQL + Redis), clicks counted;
  * then link creation/s (single requests and bulk) and the server's RSS with many links stored.
  *
- * Needs DATABASE_URL and REDIS_URL. Usage: npm run bench:redirect [-- --duration 10 --runs 3 --links 1000000]
+ * Needs DATABASE_URL and REDIS_URL. Usage:
+ *   npm run bench:redirect [-- --duration 10 --runs 3 --links 1000000 --parts redirect,create,memory]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +23,16 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     connections: { type: 'string', default: '64' },
     links: { type: 'string', default: '1000000' },
+    parts: { type: 'string', default: 'redirect,create,memory' },
   },
 });
+const parts = new Set(values.parts.split(','));
+for (const p of parts) {
+  if (!['redirect', 'create', 'memory'].includes(p)) {
+    console.error(`--parts takes a list of redirect, create, memory; got "${p}".`);
+    process.exit(2);
+  }
+}
 const duration = Number(values.duration);
 const runs = Number(values.runs);
 const connections = Number(values.connections);
@@ -146,89 +155,110 @@ async function main() {
       codes.map((c, i) => [c, `https://example.com/landing/${i}?utm_source=bench`]),
     );
     const paths = codes.map((c) => `/${c}`);
-    const bare = await bareServer(map);
-    await load(base, paths, 3); // warm caches and JIT
-    await load(bare.base, paths, 3);
+    if (parts.has('redirect')) {
+      const bare = await bareServer(map);
+      await load(base, paths, 3); // warm caches and JIT
+      await load(bare.base, paths, 3);
 
-    const bareRuns: Load[] = [];
-    const lfRuns: Load[] = [];
-    for (let r = 0; r < runs; r++) {
-      bareRuns.push(await load(bare.base, paths, duration));
-      lfRuns.push(await load(base, paths, duration));
+      const bareRuns: Load[] = [];
+      const lfRuns: Load[] = [];
+      for (let r = 0; r < runs; r++) {
+        bareRuns.push(await load(bare.base, paths, duration));
+        lfRuns.push(await load(base, paths, duration));
+      }
+      bare.close();
+      const bareRps = median(bareRuns.map((x) => x.rps));
+      const lfRps = median(lfRuns.map((x) => x.rps));
+      console.log('\nRedirects (median of runs)');
+      console.log(
+        `  bare node:http 302 from a Map   ${bareRps.toFixed(0).padStart(8)} req/s   p99 ${median(bareRuns.map((x) => x.p99))} ms`,
+      );
+      console.log(
+        `  Linkforge cached redirect        ${lfRps.toFixed(0).padStart(8)} req/s   p99 ${median(lfRuns.map((x) => x.p99))} ms`,
+      );
+      console.log(
+        `  ratio Linkforge / bare           ${(lfRps / bareRps).toFixed(2)}   (target ≥ 0.60)`,
+      );
+      console.log(
+        `  per-run req/s: bare ${bareRuns.map((x) => x.rps.toFixed(0)).join(', ')}; Linkforge ${lfRuns.map((x) => x.rps.toFixed(0)).join(', ')}`,
+      );
+      const bad = lfRuns.reduce((n, x) => n + x.errors + x.non3xx, 0);
+      if (bad > 0) console.log(`  WARNING: ${bad} errors or non-redirect answers from Linkforge`);
+
+      // Clicks were counted: give the buffer a moment, then read the total back.
+      await new Promise((r) => setTimeout(r, 1500));
     }
-    bare.close();
-    const bareRps = median(bareRuns.map((x) => x.rps));
-    const lfRps = median(lfRuns.map((x) => x.rps));
-    console.log('\nRedirects (median of runs)');
-    console.log(
-      `  bare node:http 302 from a Map   ${bareRps.toFixed(0).padStart(8)} req/s   p99 ${median(bareRuns.map((x) => x.p99))} ms`,
-    );
-    console.log(
-      `  Linkforge cached redirect        ${lfRps.toFixed(0).padStart(8)} req/s   p99 ${median(lfRuns.map((x) => x.p99))} ms`,
-    );
-    console.log(
-      `  ratio Linkforge / bare           ${(lfRps / bareRps).toFixed(2)}   (target ≥ 0.60)`,
-    );
-    console.log(
-      `  per-run req/s: bare ${bareRuns.map((x) => x.rps.toFixed(0)).join(', ')}; Linkforge ${lfRuns.map((x) => x.rps.toFixed(0)).join(', ')}`,
-    );
-    const bad = lfRuns.reduce((n, x) => n + x.errors + x.non3xx, 0);
-    if (bad > 0) console.log(`  WARNING: ${bad} errors or non-redirect answers from Linkforge`);
 
-    // Clicks were counted: give the buffer a moment, then read the total back.
-    await new Promise((r) => setTimeout(r, 1500));
-
-    // Creation, single requests.
-    let n = 0;
-    const single = await autocannon({
-      url: `${base}/api/v1/links`,
-      connections: 32,
-      duration,
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      requests: [
-        {
-          setupRequest: (req) => ({
-            ...req,
-            body: JSON.stringify({ url: `https://example.com/single/${n++}` }),
-          }),
-        },
-      ],
-    });
-    console.log('\nLink creation');
-    console.log(
-      `  single POST /api/v1/links        ${single.requests.average.toFixed(0).padStart(8)} links/s   p99 ${single.latency.p99} ms   (target ≥ 2,000/s; non-2xx ${single.non2xx})`,
-    );
-
-    // Bulk: fill up to `totalLinks` links, 1,000 per request, 4 requests in flight.
-    const before = Date.now();
     let made = 0;
-    const batches = Math.floor(totalLinks / 1000);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < batches) {
-          const b = next++;
-          const codesMade = await bulk(
-            base,
-            Array.from({ length: 1000 }, (_, i) => `https://example.com/bulk/${b}/${i}`),
-          );
-          made += codesMade.length;
-          if (b % 100 === 0) process.stderr.write(`\r  bulk: ${made.toLocaleString()} links`);
-        }
-      }),
-    );
-    const bulkSeconds = (Date.now() - before) / 1000;
-    process.stderr.write('\n');
-    console.log(
-      `  bulk POST /api/v1/links/bulk     ${(made / bulkSeconds).toFixed(0).padStart(8)} links/s   (${made.toLocaleString()} links in ${bulkSeconds.toFixed(1)} s; target ≥ 20,000/s)`,
-    );
+    let singles = 0;
+    if (parts.has('create')) {
+      // Creation, single requests: `runs` runs, median.
+      let n = 0;
+      const singleRuns: { rps: number; p99: number; non2xx: number }[] = [];
+      for (let r = 0; r < runs; r++) {
+        const single = await autocannon({
+          url: `${base}/api/v1/links`,
+          connections: 32,
+          duration,
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                body: JSON.stringify({ url: `https://example.com/single/${n++}` }),
+              }),
+            },
+          ],
+        });
+        singles += single.requests.total;
+        singleRuns.push({
+          rps: single.requests.average,
+          p99: single.latency.p99,
+          non2xx: single.non2xx,
+        });
+      }
+      console.log('\nLink creation');
+      console.log(
+        `  single POST /api/v1/links        ${median(singleRuns.map((x) => x.rps))
+          .toFixed(0)
+          .padStart(
+            8,
+          )} links/s   p99 ${median(singleRuns.map((x) => x.p99))} ms   (target ≥ 2,000/s; non-2xx ${singleRuns.reduce((a, x) => a + x.non2xx, 0)})`,
+      );
+      console.log(`  per-run links/s: ${singleRuns.map((x) => x.rps.toFixed(0)).join(', ')}`);
 
-    // Memory with everything stored, after redirect load over a wide spread of codes.
-    await load(base, paths, 3);
-    console.log(
-      `\nServer RSS with ${(made + 1000 + single.requests.total).toLocaleString()} links stored: ${rssMiB(child.pid!).toFixed(0)} MiB`,
-    );
+      // Bulk: fill up to `totalLinks` links, 1,000 per request, 4 requests in flight.
+      const before = Date.now();
+      const batches = Math.floor(totalLinks / 1000);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < batches) {
+            const b = next++;
+            const codesMade = await bulk(
+              base,
+              Array.from({ length: 1000 }, (_, i) => `https://example.com/bulk/${b}/${i}`),
+            );
+            made += codesMade.length;
+            if (b % 100 === 0) process.stderr.write(`\r  bulk: ${made.toLocaleString()} links`);
+          }
+        }),
+      );
+      const bulkSeconds = (Date.now() - before) / 1000;
+      process.stderr.write('\n');
+      console.log(
+        `  bulk POST /api/v1/links/bulk     ${(made / bulkSeconds).toFixed(0).padStart(8)} links/s   (${made.toLocaleString()} links in ${bulkSeconds.toFixed(1)} s; target ≥ 20,000/s)`,
+      );
+    }
+
+    if (parts.has('memory')) {
+      // Memory with everything stored, after redirect load over a wide spread of codes.
+      await load(base, paths, 3);
+      console.log(
+        `\nServer RSS with ${(made + 1000 + singles).toLocaleString()} links stored: ${rssMiB(child.pid!).toFixed(0)} MiB`,
+      );
+    }
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

@@ -100,7 +100,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const runtime = await openRuntime(config, app.log);
   const metrics = new Metrics();
-  const keys = new ApiKeyService(runtime.db);
+  const keys = await ApiKeyService.create(runtime.db, {
+    broadcast: runtime.broadcast,
+    cacheTtlMs: config.apiKeyCacheSeconds * 1000,
+  });
   if (config.bootstrapApiKey !== undefined) await keys.ensureBootstrapKey(config.bootstrapApiKey);
   const workspaceId = await defaultWorkspaceId(runtime.db);
 
@@ -166,6 +169,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await analytics.close().catch((err: unknown) => app.log.error({ err }, 'analytics close'));
       await clicks.close();
       await billing.close().catch((err: unknown) => app.log.error({ err }, 'billing close'));
+      keys.close();
     } finally {
       await runtime.close();
       await objects.close();

@@ -132,7 +132,7 @@ async function runKeys(config: Config, args: string[]): Promise<number> {
     return 2;
   }
   return withDatabase(config, async (db) => {
-    const keys = new ApiKeyService(db);
+    const keys = await ApiKeyService.create(db);
     const { key, record } = await keys.create(
       await defaultWorkspaceId(db),
       values.name ?? 'cli',

@@ -140,6 +140,37 @@ describe.skipIf(!databaseUrl || !redisUrl)(
       expect((await follow(`${b.base}/${code}`)).status).toBe(410);
     });
 
+    it('a key revoked through one instance stops working on the other at once, although keys are cached', async () => {
+      const made = await fetch(`${a.base}/api/v1/keys`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ name: 'short-lived' }),
+      });
+      expect(made.status).toBe(201);
+      const {
+        key,
+        record: { id },
+      } = (await made.json()) as { key: string; record: { id: number } };
+      const list = (base: string) =>
+        fetch(`${base}/api/v1/links`, { headers: { authorization: `Bearer ${key}` } });
+      // Both instances verify the key and cache it (API_KEY_CACHE_SECONDS defaults to 60).
+      expect((await list(a.base)).status).toBe(200);
+      expect((await list(b.base)).status).toBe(200);
+      const revoke = await fetch(`${a.base}/api/v1/keys/${id}`, {
+        method: 'DELETE',
+        headers: { authorization: auth.authorization },
+      });
+      expect(revoke.status).toBe(204);
+      expect((await list(a.base)).status).toBe(401);
+      // The revocation travels by Redis pub/sub: allow it a moment, far below the cache TTL.
+      let status = 0;
+      for (let i = 0; i < 20 && status !== 401; i++) {
+        status = (await list(b.base)).status;
+        if (status !== 401) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(401);
+    });
+
     it('enforces maxClicks across instances', async () => {
       const res = await fetch(`${a.base}/api/v1/links`, {
         method: 'POST',

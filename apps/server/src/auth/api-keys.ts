@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
+import type { Broadcast } from '../infra/broadcast.js';
 import type { Database, Queryable } from '../infra/db/database.js';
 import { base62 } from '../links/codes.js';
 
@@ -64,14 +66,65 @@ export async function defaultWorkspaceId(q: Queryable): Promise<number> {
   return rows[0].id;
 }
 
+const REVOKED_TOPIC = 'api-key-revoked';
+
+export interface ApiKeyServiceOptions {
+  /**
+   * Carries revocations to every instance, so a revoked key stops working everywhere at once
+   * although keys are cached. Without it, only this process learns of revocations.
+   */
+  readonly broadcast?: Broadcast;
+  /** How long a verified key is trusted without asking the database. 0 turns caching off. */
+  readonly cacheTtlMs?: number;
+}
+
 /**
  * API keys: random secrets shown once, stored as SHA-256 hashes, scoped to one workspace.
- * Lookups go to the database every time, so a revocation holds at once on every instance.
+ * Verified keys are cached in process by hash for `cacheTtlMs`; a revocation drops the key
+ * from the caches of every instance (through the broadcast) before it is answered, and the
+ * TTL bounds the damage should a broadcast be lost.
  */
 export class ApiKeyService {
   readonly #lastUsedWrites = new Map<number, number>();
+  readonly #cache: LRUCache<string, Principal & { keyId: number }> | undefined;
+  readonly #broadcast: Broadcast | undefined;
+  #unsubscribe: (() => void) | undefined;
+  /** Counts revocations seen: a lookup that raced one does not cache its (stale) answer. */
+  #revocations = 0;
 
-  constructor(private readonly db: Database) {}
+  private constructor(
+    private readonly db: Database,
+    options: ApiKeyServiceOptions,
+  ) {
+    const ttl = options.cacheTtlMs ?? 0;
+    this.#cache = ttl > 0 ? new LRUCache({ max: 10_000, ttl }) : undefined;
+    this.#broadcast = options.broadcast;
+  }
+
+  static async create(db: Database, options: ApiKeyServiceOptions = {}): Promise<ApiKeyService> {
+    const service = new ApiKeyService(db, options);
+    if (service.#cache !== undefined && options.broadcast !== undefined) {
+      service.#unsubscribe = await options.broadcast.subscribe(REVOKED_TOPIC, (message) => {
+        if (message === null) {
+          service.#revocations++;
+          service.#cache?.clear();
+        } else service.#forget(Number(message));
+      });
+    }
+    return service;
+  }
+
+  /** Stops listening for revocations. */
+  close(): void {
+    this.#unsubscribe?.();
+  }
+
+  #forget(keyId: number): void {
+    this.#revocations++;
+    const cache = this.#cache;
+    if (cache === undefined) return;
+    for (const [hash, p] of cache.entries()) if (p.keyId === keyId) cache.delete(hash);
+  }
 
   async create(
     workspaceId: number,
@@ -103,14 +156,24 @@ export class ApiKeyService {
 
   /** The principal of a bearer secret, or undefined if it is unknown or revoked. */
   async authenticate(secret: string): Promise<Principal | undefined> {
+    const hash = hashApiKey(secret);
+    const cacheKey = this.#cache !== undefined ? hash.toString('base64') : '';
+    const cached = this.#cache?.get(cacheKey);
+    if (cached !== undefined) {
+      this.#touch(cached.keyId);
+      return cached;
+    }
+    const seen = this.#revocations;
     const rows = await this.db.query<{ id: number; workspace_id: number; role: Role }>(
       `SELECT id, workspace_id, role FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL`,
-      [hashApiKey(secret)],
+      [hash],
     );
     const row = rows[0];
     if (row === undefined) return undefined;
     this.#touch(row.id);
-    return { workspaceId: row.workspace_id, keyId: row.id, role: row.role };
+    const principal = { workspaceId: row.workspace_id, keyId: row.id, role: row.role };
+    if (seen === this.#revocations) this.#cache?.set(cacheKey, principal);
+    return principal;
   }
 
   /** Records use at most once a minute per key per process: a write per request would cost. */
@@ -138,5 +201,7 @@ export class ApiKeyService {
     );
     if (rows.length === 0)
       throw new AppError('not_found', `No active key ${keyId} in this workspace.`);
+    this.#forget(keyId);
+    await this.#broadcast?.publish(REVOKED_TOPIC, String(keyId));
   }
 }

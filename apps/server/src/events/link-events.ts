@@ -1,8 +1,22 @@
 import type { Link } from '../links/link.js';
 import type { LinkSnapshot } from './domain-events.js';
 
-/** The event form of a link. */
-export function linkSnapshot(link: Link): LinkSnapshot {
+/** The event form of a link (all of it known before the link is stored). */
+export function linkSnapshot(
+  link: Pick<
+    Link,
+    | 'id'
+    | 'workspaceId'
+    | 'code'
+    | 'url'
+    | 'isAlias'
+    | 'redirectType'
+    | 'title'
+    | 'tags'
+    | 'expiresAt'
+    | 'maxClicks'
+  >,
+): LinkSnapshot {
   return {
     id: link.id,
     workspaceId: link.workspaceId,

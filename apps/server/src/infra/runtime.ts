@@ -5,6 +5,7 @@ import { IN_MEMORY, type Config } from '../config.js';
 import { MemoryClickCap, MemoryLinkCache } from './cache/memory-cache.js';
 import type { ClickCap, LinkCache } from './cache/link-cache.js';
 import { RedisClickCap, RedisLinkCache } from './cache/redis-cache.js';
+import { memoryBroadcast, redisBroadcast, type Broadcast } from './broadcast.js';
 import { lockDataDir } from './db/data-dir-lock.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -20,6 +21,8 @@ export interface Runtime {
   readonly clickCap: ClickCap;
   readonly rateLimiter: RateLimiter;
   readonly redis: Redis | undefined;
+  /** Messages to every instance (Redis pub/sub in server mode). */
+  readonly broadcast: Broadcast;
   /** Key of the code permutation, shared by every instance. */
   readonly codeKey: Buffer;
   close(): Promise<void>;
@@ -89,6 +92,7 @@ export async function openRuntime(config: Config, log: RuntimeLogger): Promise<R
           onStoreError,
         }),
         redis: undefined,
+        broadcast: memoryBroadcast(),
         codeKey,
         close: closeAll,
       };
@@ -103,6 +107,8 @@ export async function openRuntime(config: Config, log: RuntimeLogger): Promise<R
       l1TtlMs: 30_000,
     });
     closers.push(() => cache.close());
+    const broadcast = await redisBroadcast(redis, config.redisPrefix);
+    closers.push(() => broadcast.close());
     return {
       mode: 'server',
       db,
@@ -113,6 +119,7 @@ export async function openRuntime(config: Config, log: RuntimeLogger): Promise<R
         onStoreError,
       }),
       redis,
+      broadcast,
       codeKey,
       close: closeAll,
     };

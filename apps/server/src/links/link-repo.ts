@@ -1,3 +1,4 @@
+import type { DomainEvent } from '../events/domain-events.js';
 import type { Queryable } from '../infra/db/database.js';
 import type { Link, RedirectType } from './link.js';
 
@@ -63,33 +64,57 @@ export async function allocateIds(q: Queryable, n: number): Promise<number[]> {
 }
 
 /**
- * Inserts the rows whose code is free, in one statement. Returns the inserted links; a row
- * missing from the result lost its code to an existing link.
+ * Inserts the rows whose code is free and, for each row inserted, its event (`events[i]` is the
+ * event of `rows[i]`) into the outbox — one statement, so one round trip, atomic even outside
+ * a transaction. Returns the inserted links; a row missing from the result lost its code to an
+ * existing link, and its event was not written.
  */
-export async function insertLinks(q: Queryable, rows: readonly NewLinkRow[]): Promise<Link[]> {
+export async function insertLinks(
+  q: Queryable,
+  rows: readonly NewLinkRow[],
+  events: readonly DomainEvent[] = [],
+): Promise<Link[]> {
   if (rows.length === 0) return [];
-  const payload = rows.map((r) => ({
-    id: r.id,
-    workspace_id: r.workspaceId,
-    code: r.code,
-    is_alias: r.isAlias,
-    url: r.url,
-    redirect_type: r.redirectType,
-    title: r.title,
-    tags: r.tags,
-    expires_at: r.expiresAt?.toISOString() ?? null,
-    max_clicks: r.maxClicks,
-  }));
+  const payload = rows.map((r, i) => {
+    const e = events[i];
+    return {
+      id: r.id,
+      workspace_id: r.workspaceId,
+      code: r.code,
+      is_alias: r.isAlias,
+      url: r.url,
+      redirect_type: r.redirectType,
+      title: r.title,
+      tags: r.tags,
+      expires_at: r.expiresAt?.toISOString() ?? null,
+      max_clicks: r.maxClicks,
+      ...(e !== undefined
+        ? { event_id: e.id, event_type: e.type, event_data: e.data, occurred_at: e.occurredAt }
+        : {}),
+    };
+  });
   const inserted = await q.query<LinkRow>(
-    `INSERT INTO links (id, workspace_id, code, is_alias, url, redirect_type, title, tags,
-                        expires_at, max_clicks)
-     SELECT r.id, r.workspace_id, r.code, r.is_alias, r.url, r.redirect_type, r.title,
-            coalesce(r.tags, '{}'), r.expires_at, r.max_clicks
-     FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, workspace_id bigint, code text,
-          is_alias boolean, url text, redirect_type smallint, title text, tags text[],
-          expires_at timestamptz, max_clicks bigint)
-     ON CONFLICT (code) DO NOTHING
-     RETURNING ${COLUMNS}`,
+    `WITH r AS MATERIALIZED (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, workspace_id bigint, code text,
+              is_alias boolean, url text, redirect_type smallint, title text, tags text[],
+              expires_at timestamptz, max_clicks bigint, event_id uuid, event_type text,
+              event_data jsonb, occurred_at timestamptz)
+     ), ins AS (
+       INSERT INTO links (id, workspace_id, code, is_alias, url, redirect_type, title, tags,
+                          expires_at, max_clicks)
+       SELECT r.id, r.workspace_id, r.code, r.is_alias, r.url, r.redirect_type, r.title,
+              coalesce(r.tags, '{}'), r.expires_at, r.max_clicks
+       FROM r
+       ON CONFLICT (code) DO NOTHING
+       RETURNING ${COLUMNS}
+     ), outbox AS (
+       INSERT INTO event_outbox (event_id, type, payload, occurred_at)
+       SELECT r.event_id, r.event_type, r.event_data, r.occurred_at
+       FROM r JOIN ins ON ins.id = r.id
+       WHERE r.event_id IS NOT NULL
+       ORDER BY r.id
+     )
+     SELECT * FROM ins`,
     [JSON.stringify(payload)],
   );
   return inserted.map(fromRow);

@@ -213,11 +213,14 @@ export class LinkService {
         const id = ids[i]!;
         return { ...p.row, id, code: p.alias ?? this.deps.codes.encode(id) };
       });
-      // The links and their link.created events commit together (transactional outbox).
+      // The links and their link.created events commit together (transactional outbox): one
+      // statement inserts both; a transaction is opened only when an extension saves more.
+      const events = rows.map((row) => domainEvent('link.created', { link: linkSnapshot(row) }));
+      const extension = this.deps.extension;
+      const saves = remaining.some((p) => extras[p.index] !== undefined);
       const insert = async (tx: Queryable) => {
-        const links = await repo.insertLinks(tx, rows);
-        const extension = this.deps.extension;
-        if (extension !== undefined) {
+        const links = await repo.insertLinks(tx, rows, events);
+        if (extension !== undefined && saves) {
           const byCode = new Map(links.map((l) => [l.code, l]));
           for (const [i, p] of remaining.entries()) {
             const extra = extras[p.index];
@@ -225,16 +228,14 @@ export class LinkService {
             if (extra !== undefined && link !== undefined) await extension.save(tx, link, extra);
           }
         }
-        await appendToOutbox(
-          tx,
-          links.map((link) => domainEvent('link.created', { link: linkSnapshot(link) })),
-        );
         return links;
       };
       const created =
-        gate === undefined
-          ? await this.deps.db.transaction(insert)
-          : await gate.claim({ workspaceId, alias: rows[0]!.code, linkId: rows[0]!.id }, insert);
+        gate !== undefined
+          ? await gate.claim({ workspaceId, alias: rows[0]!.code, linkId: rows[0]!.id }, insert)
+          : saves
+            ? await this.deps.db.transaction(insert)
+            : await insert(this.deps.db);
       const inserted = new Map(created.map((l) => [l.code, l]));
       // A newly used code may have been cached as unknown by a redirect that came first.
       await this.deps.cache.invalidate([...inserted.keys()]);

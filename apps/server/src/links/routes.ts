@@ -24,6 +24,11 @@ export interface LinkRoutesOptions {
   /** Adds preview and file fields to link views (the previews feature), one query per call. */
   readonly media?: {
     views(links: readonly Link[]): Promise<ReadonlyMap<number, object>>;
+    /**
+     * The fields of a link just created without any: known without a query, or undefined when
+     * the link may still have some (a file link made from a served file's URL).
+     */
+    blankView(link: Link): object | undefined;
   };
 }
 
@@ -76,12 +81,19 @@ export const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (a
       },
     },
     async (req, reply) => {
-      const link = await links.create(principal(req).workspaceId, req.body);
+      const body = req.body;
+      const link = await links.create(principal(req).workspaceId, body);
       metrics.linksCreated.inc();
+      const plain =
+        body.uploadId === undefined &&
+        body.imageUploadId === undefined &&
+        body.description === undefined &&
+        body.image === undefined;
+      const blank = plain ? opts.media?.blankView(link) : undefined;
       return reply
         .code(201)
         .header('location', `/api/v1/links/${link.code}`)
-        .send(await fullView(link));
+        .send(blank !== undefined ? { ...view(link), ...blank } : await fullView(link));
     },
   );
 

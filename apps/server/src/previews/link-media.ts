@@ -168,6 +168,27 @@ export class LinkMedia implements LinkExtension {
     await repo.saveOverrides(tx, link.id, state.overrides);
   }
 
+  /**
+   * The preview fields of a link just created with no preview or file fields: nothing fetched
+   * yet, nothing overridden. Undefined for a link to a file this service serves (a file link).
+   */
+  blankView(link: Link): LinkMediaView | undefined {
+    if (this.ownFileId(link.url) !== undefined) return undefined;
+    return {
+      description: null,
+      image: null,
+      preview: {
+        status: 'none',
+        title: link.title,
+        description: null,
+        image: null,
+        siteName: null,
+        fetchedAt: null,
+      },
+      file: null,
+    };
+  }
+
   /** Preview and file fields for link views, one query for all of them. */
   async views(links: readonly Link[]): Promise<ReadonlyMap<number, LinkMediaView>> {
     const rows = await repo.findMedia(
