@@ -41,6 +41,36 @@ describe('CodeGenerator', () => {
   it('is deterministic for one key', () => {
     expect(gen.encode(42)).toBe(gen.encode(42));
   });
+
+  it('keeps giving the codes it always gave (links already issued must not move)', () => {
+    // Recorded from the first implementation (plain HMAC rounds, BigInt arithmetic), across
+    // tiers; the memoised number path must agree, warm or cold.
+    const issued: [number, string][] = [
+      [0, 'mU0h7g'],
+      [1, 'GdO712'],
+      [2, 'imaIhK'],
+      [1000, 'dqLP3O'],
+      [123456, 'jbf2y0'],
+      [9999999, 'mQmz82'],
+      [56800235583, 'fwJNpW'],
+      [56800235584, 'w1owDzu'],
+      [3521614606207, 'lkcUL7V'],
+      [9007199254740991, 'NcoaeMrVC'],
+    ];
+    for (let pass = 0; pass < 2; pass++) {
+      const g = new CodeGenerator(Buffer.from('0123456789abcdef0123456789abcdef'), 6);
+      if (pass === 1) for (let id = 0; id < 5000; id++) g.encode(id);
+      expect(issued.map(([id]) => [id, g.encode(id)])).toEqual(issued);
+    }
+    const g4 = new CodeGenerator(Buffer.from('0123456789abcdef0123456789abcdef'), 4);
+    expect([0, 77, 14776335, 14776336, 900000000].map((id) => g4.encode(id))).toEqual([
+      'QrwU',
+      'CKoB',
+      '0SFb',
+      'PjCYs',
+      '2X6jy',
+    ]);
+  });
 });
 
 describe('base62', () => {
