@@ -188,8 +188,20 @@ export interface ResolvedTask {
   readonly signal: AbortSignal | undefined;
 }
 
-/** Validates one task definition. Throws {@link InvalidTaskError} naming the task. */
-export function resolveTask(name: string, def: unknown, opts: ResolvedOptions): ResolvedTask {
+/** A {@link ResolvedTask} that {@link resolveTask} can fill in. */
+export type ResolvedTaskTarget = { -readonly [K in keyof ResolvedTask]: ResolvedTask[K] };
+
+/**
+ * Validates one task definition and writes the result into `into` (the scheduler's
+ * node for the task, so no separate object is allocated per task). Throws
+ * {@link InvalidTaskError} naming the task.
+ */
+export function resolveTask(
+  name: string,
+  def: unknown,
+  opts: ResolvedOptions,
+  into: ResolvedTaskTarget,
+): void {
   const fail = (message: string): never => {
     throw new InvalidTaskError(name, message);
   };
@@ -249,17 +261,15 @@ export function resolveTask(name: string, def: unknown, opts: ResolvedOptions): 
   if (d.signal !== undefined && !isSignal(d.signal)) fail('signal must be an AbortSignal');
   const backoff =
     d.backoff === undefined ? opts.backoff : resolveBackoff(d.backoff, (m) => fail(m));
-  return {
-    dependsOn,
-    run: d.run,
-    priority: opts.enablePriority ? priority : 0,
-    retries,
-    backoff,
-    timeout,
-    weight,
-    resources,
-    signal: d.signal,
-  };
+  into.dependsOn = dependsOn;
+  into.run = d.run;
+  into.priority = opts.enablePriority ? priority : 0;
+  into.retries = retries;
+  into.backoff = backoff;
+  into.timeout = timeout;
+  into.weight = weight;
+  into.resources = resources;
+  into.signal = d.signal;
 }
 
 /** First repeated entry; pairwise for short lists, which spares a Set per task. */

@@ -41,12 +41,6 @@ const CANCELLED = 2;
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/**
- * Shared empty list for nodes without dependencies or dependents; it is never
- * written to (link() and the constructor replace it before adding).
- */
-const NO_NODES: TaskNode[] = [];
-
 /** The per-attempt context; its AbortController is only created if the task reads `signal`. */
 class AttemptContext implements TaskContext {
   private controller: AbortController | undefined;
@@ -55,6 +49,7 @@ class AttemptContext implements TaskContext {
   constructor(
     private readonly node: TaskNode,
     readonly attempt: number,
+    private readonly results: ReadonlyMap<string, unknown>,
   ) {}
 
   get name(): string {
@@ -70,8 +65,9 @@ class AttemptContext implements TaskContext {
   }
 
   get dependencies(): Readonly<Record<string, unknown>> {
+    // A task only runs once every dependency has succeeded, so each one has a result.
     const out: Record<string, unknown> = {};
-    for (const dep of this.node.deps) out[dep.name] = dep.value;
+    for (const dep of this.node.dependsOn) out[dep] = this.results.get(dep);
     return out;
   }
 
@@ -82,38 +78,52 @@ class AttemptContext implements TaskContext {
   }
 }
 
-class TaskNode {
+/**
+ * One task. The graph's edges and in-degree counters are not kept here but in flat
+ * typed arrays indexed by `index` (see {@link Scheduler}): the hot loops then walk
+ * small dense arrays instead of chasing pointers across thousands of objects, and
+ * the garbage collector has one object per task to move instead of five.
+ */
+class TaskNode implements ResolvedTask {
+  // The validated definition (filled in by resolveTask in the constructor).
+  dependsOn: readonly string[] = NO_NAMES;
+  run: TaskDefinition['run'] = noop;
+  priority = 0;
+  retries = 0;
+  backoff: ResolvedTask['backoff'] = noBackoff;
+  timeout: number | undefined = undefined;
+  weight = 1;
+  resources: ResolvedTask['resources'] = undefined;
+  signal: AbortSignal | undefined = undefined;
+  // Run state.
   seq = 0;
   state = PENDING;
-  /** Dependencies that have not succeeded yet (the in-degree counter). */
-  remaining = 0;
-  /** Scratch counter for the cycle check. */
-  mark = 0;
-  deps: TaskNode[] = NO_NODES;
-  dependents: TaskNode[] = NO_NODES;
   attempt = 0;
   /** Bumped when an attempt ends, so late settlements of abandoned attempts are ignored. */
   token = 0;
-  ctx: AttemptContext | undefined;
-  timer: Timer | undefined;
-  graceTimer: Timer | undefined;
+  ctx: AttemptContext | undefined = undefined;
+  timer: Timer | undefined = undefined;
+  graceTimer: Timer | undefined = undefined;
   abortKind = NOT_ABORTED;
-  abortError: unknown;
-  cancelRequested: TaskCancelledError | undefined;
-  status: TaskStatus | undefined;
-  value: unknown;
-  error: unknown;
-  reason: string | undefined;
-  startedAtMs: number | undefined;
-  finishedAtMs: number | undefined;
-  detachSignal: (() => void) | undefined;
-  readonly priority: number;
+  abortError: unknown = undefined;
+  cancelRequested: TaskCancelledError | undefined = undefined;
+  status: TaskStatus | undefined = undefined;
+  value: unknown = undefined;
+  error: unknown = undefined;
+  reason: string | undefined = undefined;
+  startedAtMs: number | undefined = undefined;
+  finishedAtMs: number | undefined = undefined;
+  detachSignal: (() => void) | undefined = undefined;
+  /** Dependents added by add() after the constructor built the graph's arrays. */
+  lateDependents: number[] | undefined = undefined;
 
   constructor(
     readonly name: string,
-    readonly task: ResolvedTask,
+    readonly index: number,
+    definition: unknown,
+    opts: ResolvedOptions,
   ) {
-    this.priority = task.priority;
+    resolveTask(name, definition, opts, this);
   }
 
   outcome(): TaskOutcome {
@@ -127,6 +137,18 @@ class TaskNode {
     if (this.finishedAtMs !== undefined) o.finishedAtMs = this.finishedAtMs;
     return o;
   }
+}
+
+const NO_NAMES: readonly string[] = [];
+const noop = (): void => {};
+const noBackoff = (): number => 0;
+
+/** An Int32Array at least `size` long, keeping the first `used` entries of `a`. */
+function grow(a: Int32Array, size: number, used: number): Int32Array {
+  if (size <= a.length) return a;
+  const b = new Int32Array(Math.max(size, a.length * 2, 16));
+  b.set(a.subarray(0, used));
+  return b;
 }
 
 type EmitterEvents = { [K in keyof SchedulerEventMap]: [SchedulerEventMap[K]] };
@@ -165,6 +187,24 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private readonly order: TaskNode[] = [];
   private readonly ready = new ReadyQueue<TaskNode>();
   private readonly results = new Map<string, unknown>();
+  // The graph, in flat arrays indexed by TaskNode.index:
+  //   dependencies of node i:  depList[depStart[i] .. depStart[i + 1])
+  //   dependents of node i:    outList[outStart[i] .. outStart[i + 1]) for the nodes the
+  //                            constructor built, plus node.lateDependents (add())
+  //   remaining[i]:            dependencies of node i that have not succeeded yet
+  //   values[i]:               node i's result once it succeeded
+  private depStart: Int32Array = new Int32Array(1);
+  private depList: Int32Array = new Int32Array(0);
+  private outStart: Int32Array = new Int32Array(1);
+  private outList: Int32Array = new Int32Array(0);
+  private remaining: Int32Array = new Int32Array(0);
+  private readonly values: unknown[] = [];
+  /** Nodes without dependencies, in definition order: the initial ready set. */
+  private readonly roots: number[] = [];
+  /** Nodes with their own `signal`, watched from the start of the run. */
+  private readonly signalled: TaskNode[] = [];
+  /** Run time (ms) of the latest state change; stamps the starts it causes. */
+  private clock = 0;
   private phase: 'idle' | 'running' | 'done' = 'idle';
   /** Set once the run stops starting tasks (fail-fast, abort, signal). */
   private aborting = false;
@@ -208,34 +248,60 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     } else {
       throw new InvalidOptionsError('tasks must be an object or a Map of task definitions');
     }
-    // Two passes: resolve names and count each node's dependents, then fill
-    // exactly-sized dependents arrays (growing them push by push costs memory and
-    // time on large graphs).
+    this.buildGraph();
+  }
+
+  /**
+   * Resolves every dependency name once and lays the graph out in the flat arrays
+   * (counting sort of the edges by dependency, so each list is exactly sized), then
+   * checks it for cycles. Collects every unknown dependency before throwing.
+   */
+  private buildGraph(): void {
+    const order = this.order;
+    const n = order.length;
+    let edges = 0;
+    for (let i = 0; i < n; i++) edges += (order[i] as TaskNode).dependsOn.length;
+    const depStart = new Int32Array(n + 1);
+    const depList = new Int32Array(edges);
+    // outStart[j + 1] counts node j's dependents first, then becomes the prefix sum.
+    const outStart = new Int32Array(n + 1);
+    const remaining = new Int32Array(n);
+    const nodes = this.nodes;
     const missing: Array<{ task: string; dependency: string }> = [];
-    for (const node of this.order) {
-      const names = node.task.dependsOn;
-      const deps: TaskNode[] = [];
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i] as string;
-        const dep = this.nodes.get(name);
-        if (dep === undefined) missing.push({ task: node.name, dependency: name });
-        else {
-          deps.push(dep);
-          dep.mark++;
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      const node = order[i] as TaskNode;
+      const names = node.dependsOn;
+      for (let k = 0; k < names.length; k++) {
+        const dep = nodes.get(names[k] as string);
+        if (dep === undefined) {
+          missing.push({ task: node.name, dependency: names[k] as string });
+        } else {
+          depList[e++] = dep.index;
+          (outStart[dep.index + 1] as number)++;
         }
       }
-      node.deps = deps;
-      node.remaining = deps.length;
+      depStart[i + 1] = e;
+      remaining[i] = e - (depStart[i] as number);
+      if (e === depStart[i]) this.roots.push(i);
+      if (node.signal !== undefined) this.signalled.push(node);
     }
     if (missing.length > 0) throw new UnknownDependencyError(missing);
-    for (const node of this.order) {
-      if (node.mark > 0) node.dependents = new Array<TaskNode>(node.mark);
-      node.mark = 0;
+    for (let i = 0; i < n; i++) (outStart[i + 1] as number) += outStart[i] as number;
+    const outList = new Int32Array(edges);
+    const cursor = outStart.slice(0, n);
+    for (let i = 0; i < n; i++) {
+      for (let k = depStart[i] as number; k < (depStart[i + 1] as number); k++) {
+        outList[(cursor[depList[k] as number] as number)++] = i;
+      }
     }
-    for (const node of this.order) {
-      for (const dep of node.deps) dep.dependents[dep.mark++] = node;
-    }
-    checkAcyclic(this.order);
+    checkAcyclic(order, depStart, depList, outStart, outList);
+    this.depStart = depStart;
+    this.depList = depList;
+    this.outStart = outStart;
+    this.outList = outList;
+    this.remaining = remaining;
+    for (let i = 0; i < n; i++) this.values.push(undefined);
   }
 
   /**
@@ -259,25 +325,31 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
       throw new SchedulerStateError(`cannot add task "${name}": the run is stopping`);
     }
     if (this.nodes.has(name)) throw new InvalidTaskError(name, 'a task with this name exists');
-    const task = resolveTask(name, definition, this.opts);
-    const missing = task.dependsOn
+    const node = new TaskNode(name, this.order.length, definition, this.opts);
+    const missing = node.dependsOn
       .filter((dep) => !this.nodes.has(dep))
       .map((dependency) => ({ task: name, dependency }));
     if (missing.length > 0) throw new UnknownDependencyError(missing);
-    const node = new TaskNode(name, task);
     this.nodes.set(name, node);
     this.order.push(node);
+    this.values.push(undefined);
     this.link(node);
     // A dependency may already have failed, been skipped or cancelled (also before the
     // run, through cancel()): then this task can never run.
-    const blocker = node.deps.find((d) => d.state === DONE && d.status !== 'succeeded');
+    const blocker = node.dependsOn
+      .map((dep) => this.nodes.get(dep) as TaskNode)
+      .find((d) => d.state === DONE && d.status !== 'succeeded');
     if (blocker !== undefined) {
       this.markDone(node, 'skipped', undefined, skipReason(blocker, blocker));
     }
     if (this.phase === 'running') {
+      this.clock = this.now();
       this.watchTaskSignal(node);
-      if (node.state === PENDING && node.remaining === 0) this.makeReady(node);
+      if (node.state === PENDING && this.remaining[node.index] === 0) this.makeReady(node);
       this.afterChange();
+    } else {
+      if (node.signal !== undefined) this.signalled.push(node);
+      if (node.dependsOn.length === 0) this.roots.push(node.index);
     }
     return this;
   }
@@ -316,7 +388,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     const done = new Promise<RunReport>((resolve) => {
       this.resolveDone = resolve;
     });
-    for (const node of this.order) this.watchTaskSignal(node);
+    for (const node of this.signalled) this.watchTaskSignal(node);
     const signal = this.opts.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.abortFromSignal(signal.reason);
@@ -326,8 +398,10 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
         this.detachRunSignal = () => signal.removeEventListener('abort', onAbort);
       }
     }
-    for (const node of this.order) {
-      if (node.state === PENDING && node.remaining === 0) this.makeReady(node);
+    const order = this.order;
+    for (const i of this.roots) {
+      const node = order[i] as TaskNode;
+      if (node.state === PENDING) this.makeReady(node);
     }
     this.afterChange();
     return done;
@@ -458,22 +532,30 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private define(name: string, def: unknown): void {
     checkName(name);
     const size = this.nodes.size;
-    const node = new TaskNode(name, resolveTask(name, def, this.opts));
+    const node = new TaskNode(name, size, def, this.opts);
     this.nodes.set(name, node);
     // One hash lookup instead of has() + set(): a repeated name leaves the size unchanged.
     if (this.nodes.size === size) throw new InvalidTaskError(name, 'defined twice');
     this.order.push(node);
   }
 
+  /** Adds the edges of a node added by add(); every dependency exists already. */
   private link(node: TaskNode): void {
-    node.deps = node.task.dependsOn.map((dep) => this.nodes.get(dep) as TaskNode);
+    const i = node.index;
+    const names = node.dependsOn;
+    const from = this.depStart[i] as number;
+    this.depStart = grow(this.depStart, i + 2, i + 1);
+    this.depList = grow(this.depList, from + names.length, from);
+    this.remaining = grow(this.remaining, i + 1, i);
     let remaining = 0;
-    for (const dep of node.deps) {
-      if (dep.dependents === NO_NODES) dep.dependents = [];
-      dep.dependents.push(node);
+    for (let k = 0; k < names.length; k++) {
+      const dep = this.nodes.get(names[k] as string) as TaskNode;
+      this.depList[from + k] = dep.index;
+      (dep.lateDependents ??= []).push(i);
       if (!(dep.state === DONE && dep.status === 'succeeded')) remaining++;
     }
-    node.remaining = remaining;
+    this.depStart[i + 1] = from + names.length;
+    this.remaining[i] = remaining;
   }
 
   private now(): number {
@@ -481,7 +563,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   }
 
   private watchTaskSignal(node: TaskNode): void {
-    const signal = node.task.signal;
+    const signal = node.signal;
     if (signal === undefined || node.state === DONE) return;
     const onAbort = (): void => {
       if (this.phase === 'running') this.cancel(node.name, cancelText(node.name, signal.reason));
@@ -525,8 +607,8 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
           ready.pop();
           continue;
         }
-        if (this.activeWeight + node.task.weight > max) break;
-        if (node.task.resources !== undefined && !this.resourcesFit(node.task.resources)) break;
+        if (this.activeWeight + node.weight > max) break;
+        if (node.resources !== undefined && !this.resourcesFit(node.resources)) break;
         ready.pop();
         this.start(node);
       }
@@ -552,37 +634,44 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private start(node: TaskNode): void {
     node.state = RUNNING;
     const attempt = ++node.attempt;
-    if (node.startedAtMs === undefined) node.startedAtMs = this.now();
-    this.activeWeight += node.task.weight;
-    if (node.task.resources !== undefined) this.adjustResources(node.task.resources, 1);
+    if (node.startedAtMs === undefined) node.startedAtMs = this.clock;
+    this.activeWeight += node.weight;
+    if (node.resources !== undefined) this.adjustResources(node.resources, 1);
     this.running++;
-    const ctx = new AttemptContext(node, attempt);
+    const ctx = new AttemptContext(node, attempt, this.results);
     node.ctx = ctx;
     const token = node.token;
-    if (node.task.timeout !== undefined) {
-      node.timer = setTimeout(this.onTimeout, node.task.timeout, node, token);
+    if (node.timeout !== undefined) {
+      node.timer = setTimeout(this.onTimeout, node.timeout, node, token);
     }
     if (this.observed) {
       this.emit('taskStart', { name: node.name, attempt });
       if (this.listenerCount('progress') > 0) this.emit('progress', this.progress);
     }
 
-    const deps = node.deps;
-    const run = node.task.run;
+    const run = node.run;
+    const values = this.values;
+    const depList = this.depList;
+    const from = this.depStart[node.index] as number;
+    const n = (this.depStart[node.index + 1] as number) - from;
     let result: unknown;
     try {
       // Direct calls for the common small arities spare an arguments array per task.
-      const n = deps.length;
       if (n === 0) result = run(ctx);
-      else if (n === 1) result = run((deps[0] as TaskNode).value, ctx);
-      else if (n === 2) result = run((deps[0] as TaskNode).value, (deps[1] as TaskNode).value, ctx);
-      else if (n === 3) {
-        const [a, b, c] = deps as [TaskNode, TaskNode, TaskNode];
-        result = run(a.value, b.value, c.value, ctx);
+      else if (n === 1) result = run(values[depList[from] as number], ctx);
+      else if (n === 2) {
+        result = run(values[depList[from] as number], values[depList[from + 1] as number], ctx);
+      } else if (n === 3) {
+        result = run(
+          values[depList[from] as number],
+          values[depList[from + 1] as number],
+          values[depList[from + 2] as number],
+          ctx,
+        );
       } else {
-        const args: unknown[] = new Array(deps.length + 1);
-        for (let i = 0; i < deps.length; i++) args[i] = (deps[i] as TaskNode).value;
-        args[deps.length] = ctx;
+        const args: unknown[] = new Array(n + 1);
+        for (let k = 0; k < n; k++) args[k] = values[depList[from + k] as number];
+        args[n] = ctx;
         result = run(...args);
       }
     } catch (error) {
@@ -602,7 +691,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private readonly onTimeout = (node: TaskNode, token: number): void => {
     if (node.token !== token || node.state !== RUNNING) return;
     node.timer = undefined;
-    this.abortAttempt(node, TIMED_OUT, new TaskTimeoutError(node.name, node.task.timeout ?? 0));
+    this.abortAttempt(node, TIMED_OUT, new TaskTimeoutError(node.name, node.timeout ?? 0));
   };
 
   private abortAttempt(node: TaskNode, kind: number, reason: unknown): void {
@@ -634,8 +723,8 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
       node.graceTimer = undefined;
     }
     node.ctx = undefined;
-    this.activeWeight -= node.task.weight;
-    if (node.task.resources !== undefined) this.adjustResources(node.task.resources, -1);
+    this.activeWeight -= node.weight;
+    if (node.resources !== undefined) this.adjustResources(node.resources, -1);
     this.running--;
     const kind = node.abortKind;
     const abortError = node.abortError;
@@ -651,9 +740,10 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   }
 
   private attemptFailed(node: TaskNode, error: unknown): void {
-    if (!this.aborting && node.cancelRequested === undefined && node.attempt <= node.task.retries) {
-      const delayMs = node.task.backoff(node.attempt, error);
+    if (!this.aborting && node.cancelRequested === undefined && node.attempt <= node.retries) {
+      const delayMs = node.backoff(node.attempt, error);
       node.state = BACKOFF;
+      this.clock = this.now();
       if (this.observed) {
         this.emit('taskRetry', { name: node.name, attempt: node.attempt, error, delayMs });
       }
@@ -695,41 +785,73 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   ): void {
     node.state = DONE;
     node.status = status;
-    node.finishedAtMs = this.phase === 'running' ? this.now() : 0;
+    // One clock read per settlement: the starts it causes are stamped with it too.
+    node.finishedAtMs = this.phase === 'running' ? (this.clock = this.now()) : 0;
     node.reason = reason;
     this.counts[status]++;
     node.detachSignal?.();
     node.detachSignal = undefined;
     if (status === 'succeeded') {
       node.value = valueOrError;
+      this.values[node.index] = valueOrError;
       this.results.set(node.name, valueOrError);
     } else {
       node.error = valueOrError;
     }
     this.announce(node);
+    const order = this.order;
+    const outStart = this.outStart;
+    const outList = this.outList;
+    const built = outStart.length - 1;
     if (status === 'succeeded') {
-      for (const d of node.dependents) {
-        if (--d.remaining === 0 && d.state === PENDING && this.phase === 'running') {
-          this.makeReady(d);
+      const remaining = this.remaining;
+      const release = this.phase === 'running';
+      const i = node.index;
+      if (i < built) {
+        const end = outStart[i + 1] as number;
+        for (let k = outStart[i] as number; k < end; k++) {
+          const j = outList[k] as number;
+          if (--(remaining[j] as number) === 0 && release) {
+            const d = order[j] as TaskNode;
+            if (d.state === PENDING) this.makeReady(d);
+          }
+        }
+      }
+      const late = node.lateDependents;
+      if (late !== undefined) {
+        for (const j of late) {
+          if (--(remaining[j] as number) === 0 && release) {
+            const d = order[j] as TaskNode;
+            if (d.state === PENDING) this.makeReady(d);
+          }
         }
       }
       return;
     }
+    // Skip every transitive dependent that has not started.
     const stack = [node];
+    const skip = (via: TaskNode, j: number): void => {
+      const d = order[j] as TaskNode;
+      if (d.state !== PENDING) return;
+      d.state = DONE;
+      d.status = 'skipped';
+      d.reason = skipReason(node, via);
+      d.finishedAtMs = node.finishedAtMs;
+      d.detachSignal?.();
+      d.detachSignal = undefined;
+      this.counts.skipped++;
+      this.announce(d);
+      stack.push(d);
+    };
     while (stack.length > 0) {
       const via = stack.pop() as TaskNode;
-      for (const d of via.dependents) {
-        if (d.state !== PENDING) continue;
-        d.state = DONE;
-        d.status = 'skipped';
-        d.reason = skipReason(node, via);
-        d.finishedAtMs = node.finishedAtMs;
-        d.detachSignal?.();
-        d.detachSignal = undefined;
-        this.counts.skipped++;
-        this.announce(d);
-        stack.push(d);
+      const i = via.index;
+      if (i < built) {
+        for (let k = outStart[i] as number; k < (outStart[i + 1] as number); k++) {
+          skip(via, outList[k] as number);
+        }
       }
+      if (via.lateDependents !== undefined) for (const j of via.lateDependents) skip(via, j);
     }
   }
 
@@ -829,27 +951,42 @@ function cancelText(name: string, reason: unknown): string {
  * released, each of them waits on another unreleased one, so walking unreleased
  * dependencies from any of them must revisit a task: that walk is the cycle.
  */
-function checkAcyclic(order: readonly TaskNode[]): void {
-  const queue: TaskNode[] = [];
-  for (const node of order) {
-    node.mark = node.deps.length;
-    if (node.mark === 0) queue.push(node);
+function checkAcyclic(
+  order: readonly TaskNode[],
+  depStart: Int32Array,
+  depList: Int32Array,
+  outStart: Int32Array,
+  outList: Int32Array,
+): void {
+  const n = order.length;
+  const waiting = new Int32Array(n);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) {
+    waiting[i] = (depStart[i + 1] as number) - (depStart[i] as number);
+    if (waiting[i] === 0) queue[tail++] = i;
   }
-  for (let i = 0; i < queue.length; i++) {
-    for (const d of (queue[i] as TaskNode).dependents) {
-      if (--d.mark === 0) queue.push(d);
+  for (let head = 0; head < tail; head++) {
+    const i = queue[head] as number;
+    for (let k = outStart[i] as number; k < (outStart[i + 1] as number); k++) {
+      const j = outList[k] as number;
+      if (--(waiting[j] as number) === 0) queue[tail++] = j;
     }
   }
-  if (queue.length === order.length) return;
-  let current = order.find((n) => n.mark > 0) as TaskNode;
-  const seenAt = new Map<TaskNode, number>();
-  const path: TaskNode[] = [];
+  if (tail === n) return;
+  let current = waiting.findIndex((w) => w > 0);
+  const seenAt = new Map<number, number>();
+  const path: number[] = [];
   while (!seenAt.has(current)) {
     seenAt.set(current, path.length);
     path.push(current);
-    current = current.deps.find((d) => d.mark > 0) as TaskNode;
+    let next = -1;
+    for (let k = depStart[current] as number; next < 0; k++) {
+      if ((waiting[depList[k] as number] as number) > 0) next = depList[k] as number;
+    }
+    current = next;
   }
-  const cycle = path.slice(seenAt.get(current)).map((n) => n.name);
-  cycle.push(current.name);
+  const cycle = path.slice(seenAt.get(current)).map((i) => (order[i] as TaskNode).name);
+  cycle.push((order[current] as TaskNode).name);
   throw new CycleError(cycle);
 }
