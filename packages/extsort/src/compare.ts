@@ -6,7 +6,7 @@ const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 const EMPTY = Buffer.alloc(0);
 /** Integers below this magnitude fit the 40-bit key exactly (offset binary). */
-const INT_KEY_LIMIT = 2 ** 39;
+export const INT_KEY_LIMIT = 2 ** 39;
 
 /**
  * GNU sort's line comparison (`compare()` + `keycompare()` in coreutils sort.c) for the
@@ -19,7 +19,8 @@ export class LineComparator {
   /** First key compares bytes (not numbers), so deeper prefixes refine ties. */
   readonly byteRefinable: boolean;
   private readonly first: KeyField | undefined;
-  private readonly invertPrefix: boolean;
+  /** Prefixes (and exact integer keys) are inverted: the first key is reversed. */
+  readonly invertPrefix: boolean;
   private readonly json: boolean;
   /** `-n` on the whole line: the hot numeric case gets an inlined parser. */
   readonly wholeLineNumeric: boolean;
@@ -262,6 +263,11 @@ export class LineComparator {
     if (this.invertPrefix) key = INT_KEY_LIMIT * 2 - 1 - key;
     this.pH = Math.floor(key / 256);
     this.pL = key & 255;
+  }
+
+  /** The integer whose exact key (`pH * 256 + pL` from intPrefix) is `key`. */
+  intFromKey(key: number): number {
+    return (this.invertPrefix ? INT_KEY_LIMIT * 2 - 1 - key : key) - INT_KEY_LIMIT;
   }
 
   /** Inverse of intPrefix. */

@@ -58,8 +58,11 @@ interface Run {
   order: number;
   part: number;
   path: string;
+  /** Size as text lines (output positions, progress). */
   bytes: number;
   lines: number;
+  /** Binary run of exact integer keys. */
+  ints: boolean;
 }
 
 interface Plan {
@@ -528,8 +531,9 @@ export async function runSort(
             bytes: r.bytes,
             lines: r.lines,
             part: r.part,
+            ints: r.ints,
           });
-          stats.tempBytesWritten += r.bytes;
+          stats.tempBytesWritten += r.disk;
         });
       });
       inflight.push(p);
@@ -619,14 +623,17 @@ export async function runSort(
         ),
       );
     // Runs of each key-range partition, in input order.
-    const parts: { path: string; bytes: number }[][] = Array.from({ length: partitions }, () => []);
-    for (const r of runs) parts[r.part]!.push({ path: r.path, bytes: r.bytes });
+    const parts: { path: string; bytes: number; ints: boolean }[][] = Array.from(
+      { length: partitions },
+      () => [],
+    );
+    for (const r of runs) parts[r.part]!.push({ path: r.path, bytes: r.bytes, ints: r.ints });
     let seq = 0;
     // Runs `jobs` merges on the pool, each worker with its share of the lent memory.
     const runMerges = async (
-      jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[],
-    ): Promise<number[]> => {
-      const results: number[] = new Array<number>(jobs.length).fill(0);
+      jobs: { runs: { path: string; bytes: number; ints: boolean }[]; out: DirectSink }[],
+    ): Promise<{ bytes: number; disk: number }[]> => {
+      const results = jobs.map(() => ({ bytes: 0, disk: 0 }));
       const lanes = Math.min(plan.workers, jobs.length);
       const share = Math.floor(lendable.length / lanes);
       const lendSets: ArrayBuffer[][] = [];
@@ -645,7 +652,11 @@ export async function runSort(
                 w,
                 {
                   type: 'merge',
-                  runs: job.runs.map((r) => ({ path: r.path, compressed: opts.compress })),
+                  runs: job.runs.map((r) => ({
+                    path: r.path,
+                    compressed: opts.compress,
+                    ints: r.ints,
+                  })),
                   out: job.out,
                   lend: mine,
                 },
@@ -658,7 +669,7 @@ export async function runSort(
             }
             if (reply.type !== 'merged') continue;
             mine = reply.lend;
-            results[idx] = reply.bytes;
+            results[idx] = { bytes: reply.bytes, disk: reply.disk };
             mergeBase += reply.bytes;
           }
         } finally {
@@ -698,9 +709,12 @@ export async function runSort(
           prog.bytesTotal = 0;
           mergeBase = 0;
           progressView.fill(0);
-          const jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[] = [];
+          const jobs: {
+            runs: { path: string; bytes: number; ints: boolean }[];
+            out: DirectSink;
+          }[] = [];
           const slots: { part: number; index: number }[] = [];
-          const nextParts: { path: string; bytes: number }[][] = parts.map(() => []);
+          const nextParts: { path: string; bytes: number; ints: boolean }[][] = parts.map(() => []);
           parts.forEach((p, pi) => {
             if (p.length <= finalFanIn) {
               nextParts[pi] = p;
@@ -714,16 +728,20 @@ export async function runSort(
               }
               const path = join(tempDir!, `merge-${String(seq++).padStart(6, '0')}`);
               slots.push({ part: pi, index: nextParts[pi]!.length });
-              nextParts[pi]!.push({ path, bytes: 0 });
-              jobs.push({ runs: group, out: { kind: 'file', path, compress: opts.compress } });
+              const ints = group.every((r) => r.ints);
+              nextParts[pi]!.push({ path, bytes: 0, ints });
+              jobs.push({
+                runs: group,
+                out: { kind: 'file', path, compress: opts.compress, ints },
+              });
               prog.bytesTotal = (prog.bytesTotal ?? 0) + group.reduce((a, r) => a + r.bytes, 0);
             }
           });
           const bytes = await runMerges(jobs);
           jobs.forEach((job, j) => {
             const slot = slots[j]!;
-            nextParts[slot.part]![slot.index]!.bytes = bytes[j]!;
-            stats.tempBytesWritten += bytes[j]!;
+            nextParts[slot.part]![slot.index]!.bytes = bytes[j]!.bytes;
+            stats.tempBytesWritten += bytes[j]!.disk;
           });
           await Promise.all(
             jobs.flatMap((job) => job.runs.map((r) => unlink(r.path).catch(() => undefined))),
@@ -737,7 +755,8 @@ export async function runSort(
         mergeBase = 0;
         progressView.fill(0);
         stats.fanIn = Math.max(...parts.map((p) => p.length));
-        const jobs: { runs: { path: string; bytes: number }[]; out: DirectSink }[] = [];
+        const jobs: { runs: { path: string; bytes: number; ints: boolean }[]; out: DirectSink }[] =
+          [];
         let offset = 0;
         for (const p of parts) {
           if (p.length === 0) continue;

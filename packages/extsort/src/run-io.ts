@@ -13,6 +13,26 @@ import type { MessagePort } from 'node:worker_threads';
 
 const NL = 10;
 
+/** "00" … "99" as ASCII bytes. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** Decimal digits of a non-negative integer below 10^15. */
+export function intDigits(v: number): number {
+  let d = 1;
+  while (d < 15 && v >= POW10[d]!) d++;
+  return d;
+}
+
+/** Bytes of an integer's canonical decimal line (sign, digits, newline). */
+export function intLineBytes(v: number): number {
+  return v < 0 ? intDigits(-v) + 2 : intDigits(v) + 1;
+}
+
 /** Where a writer's bytes go: a file descriptor, or the parent thread (stdout/streams). */
 export type Sink =
   | { kind: 'fd'; fd: number; path: string; position: number | null }
@@ -56,7 +76,7 @@ export class LineWriter {
     this.lines++;
   }
 
-  /** Writes an integer in canonical decimal form and a newline. */
+  /** Writes an integer (|value| < 2^53) in canonical decimal form and a newline. */
   writeInt(value: number): void {
     if (this.pos + 24 > this.buf.length) this.flush();
     const buf = this.buf;
@@ -67,19 +87,62 @@ export class LineWriter {
       buf[p++] = 45;
       v = -v;
     }
-    let digits = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
-    let q = p + digits;
-    p = q;
-    do {
-      const d = Math.floor(v / 10);
-      buf[--q] = 48 + (v - d * 10);
+    p += intDigits(v);
+    let q = p;
+    // Two digits per step from a table; 32-bit arithmetic once the value fits.
+    while (v >= 2147483648) {
+      const d = Math.floor(v / 100);
+      const r = (v - d * 100) * 2;
+      buf[--q] = DIGIT_PAIRS[r + 1]!;
+      buf[--q] = DIGIT_PAIRS[r]!;
       v = d;
-    } while (v > 0);
+    }
+    let w = v | 0;
+    while (w >= 100) {
+      const d = (w / 100) | 0;
+      const r = (w - d * 100) * 2;
+      buf[--q] = DIGIT_PAIRS[r + 1]!;
+      buf[--q] = DIGIT_PAIRS[r]!;
+      w = d;
+    }
+    if (w >= 10) {
+      buf[--q] = DIGIT_PAIRS[w * 2 + 1]!;
+      buf[--q] = DIGIT_PAIRS[w * 2]!;
+    } else buf[--q] = 48 + w;
     buf[p++] = NL;
     this.pos = p;
     this.bytes += p - start;
     this.lines++;
+  }
+
+  /** Writes an integer key (0 ≤ key < 2^53) as a 64-bit little-endian value. */
+  writeKey(key: number): void {
+    if (this.pos + 8 > this.buf.length) this.flush();
+    const lo = key >>> 0;
+    this.buf.writeUInt32LE(lo, this.pos);
+    this.buf.writeUInt32LE((key - lo) / 4294967296, this.pos + 4);
+    this.pos += 8;
+    this.bytes += 8;
+    this.lines++;
+  }
+
+  /** Writes raw bytes (`lines` records) through the buffer or, when large, directly. */
+  writeRaw(src: Uint8Array, lines: number): void {
+    if (this.sink.kind === 'fd' && !this.compress && src.length >= this.buf.length) {
+      this.flush();
+      writeAll(this.sink, src);
+    } else {
+      let off = 0;
+      while (off < src.length) {
+        if (this.pos === this.buf.length) this.flush();
+        const n = Math.min(src.length - off, this.buf.length - this.pos);
+        this.buf.set(src.subarray(off, off + n), this.pos);
+        this.pos += n;
+        off += n;
+      }
+    }
+    this.bytes += src.length;
+    this.lines += lines;
   }
 
   /** Writes the newline-terminated line starting at `s` (newline included). */
@@ -151,7 +214,7 @@ export class LineWriter {
   }
 }
 
-function writeAll(sink: Sink, data: Buffer): void {
+function writeAll(sink: Sink, data: Uint8Array): void {
   if (sink.kind !== 'fd') return;
   let off = 0;
   while (off < data.length) {
@@ -164,12 +227,14 @@ function writeAll(sink: Sink, data: Buffer): void {
 /** Reads newline-terminated lines from a (possibly compressed) run file. */
 export class LineReader {
   buf: Buffer;
+  /** Buffer holding the current line: `buf`, or a scratch buffer (KeyReader). */
+  lb: Buffer;
   /** Current line, without its newline. */
   ls = 0;
   le = 0;
-  private pos = 0;
-  private end = 0;
-  private eof = false;
+  protected pos = 0;
+  protected end = 0;
+  protected eof = false;
   private readonly fd: number;
   private readonly compressed: boolean;
   private readonly head = Buffer.alloc(8);
@@ -179,6 +244,7 @@ export class LineReader {
     this.path = path;
     this.fd = openSync(path, 'r');
     this.buf = buffer;
+    this.lb = buffer;
     this.compressed = compressed;
   }
 
@@ -220,7 +286,7 @@ export class LineReader {
     }
   }
 
-  private refill(): void {
+  protected refill(): void {
     const rest = this.end - this.pos;
     if (this.pos > 0 && rest > 0) this.buf.copy(this.buf, 0, this.pos, this.end);
     this.pos = 0;
@@ -252,10 +318,85 @@ export class LineReader {
     const next = Buffer.allocUnsafeSlow(Math.max(size, this.buf.length * 2));
     this.buf.copy(next, 0, 0, this.end);
     this.buf = next;
+    this.lb = next;
   }
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/**
+ * Reads a binary integer run: one unsigned 64-bit little-endian value per line, the
+ * line's exact sort key. `next()` also renders the line as text (into a scratch
+ * buffer), so such a run can be merged with text runs by the generic merge; `take()`
+ * hands out whole blocks of keys for the integer merge.
+ */
+export class KeyReader extends LineReader {
+  key = 0;
+  /** After `take()`: the keys as lo/hi pairs in `u32[start .. start + 2 * count)`. */
+  u32: Uint32Array;
+  start = 0;
+  private readonly scratch = Buffer.allocUnsafe(32);
+  private readonly render: (key: number) => number;
+
+  /** `render(key)` gives the line's integer value for a key. */
+  constructor(path: string, buffer: Buffer, compressed: boolean, render: (key: number) => number) {
+    super(path, buffer, compressed);
+    this.render = render;
+    if (buffer.byteOffset % 4 !== 0) throw new Error('KeyReader needs an aligned buffer');
+    this.u32 = new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >> 2);
+  }
+
+  /** Advances to the next key; false at the end of the file. */
+  nextKey(): boolean {
+    while (this.pos + 8 > this.end) {
+      if (this.eof) return false;
+      this.refill();
+    }
+    const buf = this.buf;
+    this.key = buf.readUInt32LE(this.pos + 4) * 4294967296 + buf.readUInt32LE(this.pos);
+    this.pos += 8;
+    return true;
+  }
+
+  /**
+   * Consumes every whole key in the buffer (reading more first when there is none)
+   * and returns their count, 0 at the end of the file. The keys stay valid until the
+   * next call.
+   */
+  take(): number {
+    while (this.pos + 8 > this.end) {
+      if (this.eof) return 0;
+      this.refill();
+    }
+    if (this.u32.buffer !== this.buf.buffer || this.u32.byteOffset !== this.buf.byteOffset)
+      this.u32 = new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.buf.length >> 2);
+    const count = (this.end - this.pos) >> 3;
+    this.start = this.pos >> 2;
+    this.pos += count * 8;
+    return count;
+  }
+
+  override next(): boolean {
+    if (!this.nextKey()) return false;
+    const out = this.scratch;
+    let v = this.render(this.key);
+    let p = 0;
+    if (v < 0) {
+      out[p++] = 45;
+      v = -v;
+    }
+    p += intDigits(v);
+    this.lb = out;
+    this.ls = 0;
+    this.le = p;
+    do {
+      const d = Math.floor(v / 10);
+      out[--p] = 48 + (v - d * 10);
+      v = d;
+    } while (v > 0);
+    return true;
   }
 }
 

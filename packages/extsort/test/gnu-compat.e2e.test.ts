@@ -115,6 +115,33 @@ describe('output is byte-identical to LC_ALL=C sort', () => {
     }
   });
 
+  it('matches when binary integer runs and text runs meet in multi-pass merges', async () => {
+    // Whole pieces of canonical integers become binary key runs; pieces with one
+    // non-canonical number stay text. Both kinds meet in intermediate and final merges.
+    const blocks: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      blocks.push(intLines(40 + i, 30_000));
+      if (i % 4 === 3) blocks.push(`007\n-0\n 42\n12.5\n${intLines(60 + i, 2_000)}`);
+    }
+    const file = write(dir, 'binmix.txt', blocks.join(''));
+    for (const flags of [['-n'], ['-nu'], ['-nr'], ['-nru']]) {
+      for (const compress of [false, true]) {
+        const out = `${file}.out`;
+        const stats = await sortFile(file, out, {
+          ...parseArgs(flags).options,
+          bufferSize: '1M',
+          batchSize: 2,
+          compress,
+        });
+        expect(stats.mergePasses).toBeGreaterThan(1);
+        expect(
+          read(out).equals(gnuSortFile(flags, file)),
+          `[${flags.join(' ')}] compress=${compress}`,
+        ).toBe(true);
+      }
+    }
+  });
+
   it('sorts several input files as one, like sort FILE1 FILE2', async () => {
     const out = `${inputs.mixed}.multi.out`;
     await sortFile([inputs.noTrailingNewline!, inputs.mixed!, inputs.empty!], out, {
