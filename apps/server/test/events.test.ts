@@ -58,4 +58,42 @@ describe('EventBus', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(errors.sort()).toEqual(['async', 'sync']);
   });
+
+  it('deliver hands a batch handler its types in order, once, and fails only its share', async () => {
+    const bus = new EventBus();
+    const batches: number[][] = [];
+    bus.onBatch(['link.clicked'], async (events) => {
+      batches.push(events.map((e) => e.data.linkId));
+      if (events.some((e) => e.data.linkId === 3)) throw new Error('batch down');
+    });
+    const deleted: string[] = [];
+    bus.on('link.deleted', (e) => {
+      deleted.push(e.id);
+    });
+    const gone = domainEvent('link.deleted', {
+      link: {
+        id: 9,
+        workspaceId: 1,
+        code: 'gone',
+        url: 'https://x.example/',
+        isAlias: false,
+        redirectType: 302,
+        title: null,
+        tags: [],
+        expiresAt: null,
+        maxClicks: null,
+      },
+    });
+    const ok = await bus.deliver([click(1), gone, click(2)]);
+    expect(ok.size).toBe(0);
+    expect(batches).toEqual([[1, 2]]);
+    expect(deleted).toEqual([gone.id]);
+    const events = [click(3), click(4), gone];
+    const failed = await bus.deliver(events);
+    expect([...failed.keys()].sort()).toEqual([events[0]!.id, events[1]!.id].sort());
+    expect(bus.has('link.clicked')).toBe(true);
+    // publish is a batch of one, and rejects when the batch handler fails.
+    await expect(bus.publish(click(3))).rejects.toBeInstanceOf(AggregateError);
+    expect(batches.at(-1)).toEqual([3]);
+  });
 });

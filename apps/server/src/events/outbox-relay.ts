@@ -5,7 +5,7 @@ import { claimPending, markDispatched, markFailed, pruneDispatched } from './out
 export interface OutboxRelayOptions {
   /** Pause between polls when the outbox was empty. Default 200 ms. */
   readonly pollMs?: number;
-  /** Events claimed per round. Default 100. */
+  /** Events claimed per round. Default 500. */
   readonly batchSize?: number;
   /** How long a claim holds before another relay may take the event. Default 30,000 ms. */
   readonly leaseMs?: number;
@@ -20,7 +20,7 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves committed events from the outbox to the in-process bus: claim a batch (several
- * relays share the work), publish each event, mark it dispatched. Delivery is at-least-once:
+ * relays share the work), deliver it to the bus in order, mark it dispatched. Delivery is at-least-once:
  * a relay that dies after publishing and before marking leaves the claim to lapse, and the
  * event is published again. A handler that fails makes the event retry with backoff.
  *
@@ -44,7 +44,7 @@ export class OutboxRelay {
   ) {
     this.#o = {
       pollMs: options.pollMs ?? 200,
-      batchSize: options.batchSize ?? 100,
+      batchSize: options.batchSize ?? 500,
       leaseMs: options.leaseMs ?? 30_000,
       maxAttempts: options.maxAttempts ?? 10,
       retainMs: options.retainMs ?? 86_400_000,
@@ -76,18 +76,23 @@ export class OutboxRelay {
   /** Relays one batch; returns how many events it handled. */
   async drain(): Promise<number> {
     const rows = await claimPending(this.db, this.#o.batchSize, this.#o.leaseMs);
+    const failures = await this.bus.deliver(rows.map((r) => r.event));
     const done: number[] = [];
     for (const row of rows) {
-      try {
-        await this.bus.publish(row.event);
+      const errors = failures.get(row.event.id);
+      if (errors === undefined) {
         done.push(row.id);
-      } catch (err) {
-        const giveUp = row.attempts >= this.#o.maxAttempts;
-        const backoff = Math.min(60_000, 100 * 2 ** Math.min(row.attempts, 10));
-        await markFailed(this.db, row.id, errorText(err), backoff, giveUp);
-        if (giveUp) this.options.onGiveUp?.(row.event.id, err);
-        else this.options.onError?.(err);
+        continue;
       }
+      const err =
+        errors.length === 1
+          ? errors[0]
+          : new AggregateError(errors, `${errors.length} handler(s) of ${row.event.type} failed`);
+      const giveUp = row.attempts >= this.#o.maxAttempts;
+      const backoff = Math.min(60_000, 100 * 2 ** Math.min(row.attempts, 10));
+      await markFailed(this.db, row.id, errorText(err), backoff, giveUp);
+      if (giveUp) this.options.onGiveUp?.(row.event.id, err);
+      else this.options.onError?.(err);
     }
     await markDispatched(this.db, done);
     if (Date.now() - this.#lastPrune > 60_000) {

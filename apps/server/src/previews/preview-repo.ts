@@ -108,23 +108,28 @@ export async function deleteFileLink(q: Queryable, linkId: number): Promise<void
  * Asks for a fetch of `url` for the link. Idempotent: a redelivered event for a URL already
  * fetched (or being fetched) changes nothing; a new URL starts over.
  */
-export async function requestFetch(
+/**
+ * Asks for previews of links (one statement for many): a link's row becomes pending (or
+ * skipped) unless it already asked for the same URL. Returns how many rows changed. At most
+ * one request per link: the caller keeps the latest.
+ */
+export async function requestFetches(
   q: Queryable,
-  linkId: number,
-  url: string,
-  status: 'pending' | 'skipped',
-): Promise<boolean> {
+  requests: readonly { linkId: number; url: string; status: 'pending' | 'skipped' }[],
+): Promise<number> {
+  if (requests.length === 0) return 0;
   const rows = await q.query(
-    `INSERT INTO link_previews (link_id, fetch_status, fetch_url) VALUES ($1, $3, $2)
+    `INSERT INTO link_previews (link_id, fetch_status, fetch_url)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) ORDER BY 1
      ON CONFLICT (link_id) DO UPDATE
        SET fetch_status = EXCLUDED.fetch_status, fetch_url = EXCLUDED.fetch_url,
            fetch_attempts = 0, claimed_until = NULL, fetch_error = NULL, updated_at = now()
        WHERE link_previews.fetch_url IS DISTINCT FROM EXCLUDED.fetch_url
           OR link_previews.fetch_status = 'none'
      RETURNING link_id`,
-    [linkId, url, status],
+    [requests.map((r) => r.linkId), requests.map((r) => r.status), requests.map((r) => r.url)],
   );
-  return rows.length > 0;
+  return rows.length;
 }
 
 export interface ClaimedFetch {

@@ -1,7 +1,6 @@
 import type { EventBus } from '../events/event-bus.js';
-import type { LinkSnapshot } from '../events/domain-events.js';
 import type { Database } from '../infra/db/database.js';
-import { requestFetch } from './preview-repo.js';
+import { requestFetches } from './preview-repo.js';
 import { PreviewWorker, type PreviewFetcher } from './preview-worker.js';
 
 /**
@@ -18,17 +17,24 @@ export function startPreviews(options: {
 }): { worker: PreviewWorker; stop: () => Promise<void> } {
   const { bus, db, fetcher, ownHosts } = options;
   const worker = new PreviewWorker(db, fetcher, { onError: options.onError });
-  const request = async (link: LinkSnapshot) => {
-    const own = ownHosts.has(new URL(link.url).hostname.toLowerCase());
-    // Only the durable request is awaited here: the relay moves on, the worker fetches.
-    const queued = await requestFetch(db, link.id, link.url, own ? 'skipped' : 'pending');
-    if (queued && !own) worker.kick();
-  };
+  // One statement per relay round, whatever the number of links created or changed in it.
   const offs = [
-    bus.on('link.created', (e) => request(e.data.link)),
-    bus.on('link.updated', (e) =>
-      e.data.changed.includes('url') ? request(e.data.link) : undefined,
-    ),
+    bus.onBatch(['link.created', 'link.updated'], async (events) => {
+      const latest = new Map<
+        number,
+        { linkId: number; url: string; status: 'pending' | 'skipped' }
+      >();
+      for (const e of events) {
+        if ('changed' in e.data && !e.data.changed.includes('url')) continue; // link.updated
+        const { id, url } = e.data.link;
+        const own = ownHosts.has(new URL(url).hostname.toLowerCase());
+        latest.delete(id); // keep event order: a later request for a link replaces the earlier
+        latest.set(id, { linkId: id, url, status: own ? 'skipped' : 'pending' });
+      }
+      // Only the durable request is awaited here: the relay moves on, the worker fetches.
+      const queued = await requestFetches(db, [...latest.values()]);
+      if (queued > 0) worker.kick();
+    }),
   ];
   worker.start();
   return {
