@@ -20,6 +20,8 @@ export interface ResolvedOptions {
   readonly resources: ReadonlyMap<string, number>;
   readonly signal: AbortSignal | undefined;
   readonly abortGracePeriod: number;
+  /** The policy of every task that sets none of its keys (shared, not copied per task). */
+  readonly defaultPolicy: TaskPolicy;
 }
 
 const OPTION_KEYS = new Set<string>([
@@ -161,6 +163,7 @@ export function resolveOptions(options: SchedulerOptions | undefined): ResolvedO
   if (!(grace === Infinity || (typeof grace === 'number' && grace >= 0 && grace <= 2 ** 31 - 1))) {
     fail('abortGracePeriod must be a number of ms >= 0, or Infinity');
   }
+  const backoff = resolveBackoff(o.backoff ?? DEFAULT_BACKOFF, fail);
   return {
     maxConcurrentTasks: max,
     enablePriority: o.enablePriority ?? true,
@@ -168,11 +171,27 @@ export function resolveOptions(options: SchedulerOptions | undefined): ResolvedO
     timeout: o.timeout,
     retryCount,
     onProgress,
-    backoff: resolveBackoff(o.backoff ?? DEFAULT_BACKOFF, fail),
+    backoff,
     resources,
     signal: o.signal,
     abortGracePeriod: grace,
+    defaultPolicy: Object.freeze({
+      retries: retryCount,
+      backoff,
+      timeout: o.timeout,
+      weight: 1,
+      resources: undefined,
+    }),
   };
+}
+
+/** How a task is run: retries, timeout and what it occupies while running. */
+export interface TaskPolicy {
+  readonly retries: number;
+  readonly backoff: BackoffFunction;
+  readonly timeout: number | undefined;
+  readonly weight: number;
+  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
 }
 
 /** A task definition after validation, with the scheduler's defaults applied. */
@@ -180,12 +199,9 @@ export interface ResolvedTask {
   readonly dependsOn: readonly string[];
   readonly run: TaskDefinition['run'];
   readonly priority: number;
-  readonly retries: number;
-  readonly backoff: BackoffFunction;
-  readonly timeout: number | undefined;
-  readonly weight: number;
-  readonly resources: ReadonlyArray<readonly [string, number]> | undefined;
   readonly signal: AbortSignal | undefined;
+  /** `opts.defaultPolicy` itself when the definition sets none of the policy keys. */
+  readonly policy: TaskPolicy;
 }
 
 /** A {@link ResolvedTask} that {@link resolveTask} can fill in. */
@@ -264,12 +280,15 @@ export function resolveTask(
   into.dependsOn = dependsOn;
   into.run = d.run;
   into.priority = opts.enablePriority ? priority : 0;
-  into.retries = retries;
-  into.backoff = backoff;
-  into.timeout = timeout;
-  into.weight = weight;
-  into.resources = resources;
   into.signal = d.signal;
+  into.policy =
+    d.retries === undefined &&
+    d.backoff === undefined &&
+    d.timeout === undefined &&
+    d.weight === undefined &&
+    resources === undefined
+      ? opts.defaultPolicy
+      : { retries, backoff, timeout, weight, resources };
 }
 
 /** First repeated entry; pairwise for short lists, which spares a Set per task. */

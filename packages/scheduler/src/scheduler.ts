@@ -11,7 +11,7 @@ import {
   describeError,
 } from './errors.js';
 import { resolveOptions, resolveTask } from './options.js';
-import type { ResolvedOptions, ResolvedTask } from './options.js';
+import type { ResolvedOptions, ResolvedTask, TaskPolicy } from './options.js';
 import { ReadyQueue } from './ready-queue.js';
 import type {
   Progress,
@@ -89,12 +89,8 @@ class TaskNode implements ResolvedTask {
   dependsOn: readonly string[] = NO_NAMES;
   run: TaskDefinition['run'] = noop;
   priority = 0;
-  retries = 0;
-  backoff: ResolvedTask['backoff'] = noBackoff;
-  timeout: number | undefined = undefined;
-  weight = 1;
-  resources: ResolvedTask['resources'] = undefined;
   signal: AbortSignal | undefined = undefined;
+  policy: TaskPolicy;
   // Run state.
   seq = 0;
   state = PENDING;
@@ -103,12 +99,10 @@ class TaskNode implements ResolvedTask {
   token = 0;
   ctx: AttemptContext | undefined = undefined;
   timer: Timer | undefined = undefined;
-  graceTimer: Timer | undefined = undefined;
   abortKind = NOT_ABORTED;
   abortError: unknown = undefined;
   cancelRequested: TaskCancelledError | undefined = undefined;
   status: TaskStatus | undefined = undefined;
-  value: unknown = undefined;
   error: unknown = undefined;
   reason: string | undefined = undefined;
   startedAtMs: number | undefined = undefined;
@@ -123,14 +117,16 @@ class TaskNode implements ResolvedTask {
     definition: unknown,
     opts: ResolvedOptions,
   ) {
+    this.policy = opts.defaultPolicy;
     resolveTask(name, definition, opts, this);
   }
 
-  outcome(): TaskOutcome {
+  /** `value` is the task's result if it succeeded (kept in the scheduler's `values`). */
+  outcome(value: unknown): TaskOutcome {
     const o: {
       -readonly [K in keyof TaskOutcome]: TaskOutcome[K];
     } = { name: this.name, status: this.status ?? 'cancelled', attempts: this.attempt };
-    if (this.status === 'succeeded') o.value = this.value;
+    if (this.status === 'succeeded') o.value = value;
     if (this.status === 'failed' || this.status === 'cancelled') o.error = this.error;
     if (this.reason !== undefined) o.reason = this.reason;
     if (this.startedAtMs !== undefined) o.startedAtMs = this.startedAtMs;
@@ -141,7 +137,6 @@ class TaskNode implements ResolvedTask {
 
 const NO_NAMES: readonly string[] = [];
 const noop = (): void => {};
-const noBackoff = (): number => 0;
 
 /** An Int32Array at least `size` long, keeping the first `used` entries of `a`. */
 function grow(a: Int32Array, size: number, used: number): Int32Array {
@@ -462,7 +457,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   /** The outcome of one task so far (`undefined` while it has not settled). */
   outcome(name: string): TaskOutcome | undefined {
     const node = this.nodes.get(name);
-    return node?.state === DONE ? node.outcome() : undefined;
+    return node?.state === DONE ? node.outcome(this.values[node.index]) : undefined;
   }
 
   /**
@@ -607,8 +602,8 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
           ready.pop();
           continue;
         }
-        if (this.activeWeight + node.weight > max) break;
-        if (node.resources !== undefined && !this.resourcesFit(node.resources)) break;
+        if (this.activeWeight + node.policy.weight > max) break;
+        if (node.policy.resources !== undefined && !this.resourcesFit(node.policy.resources)) break;
         ready.pop();
         this.start(node);
       }
@@ -635,14 +630,14 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     node.state = RUNNING;
     const attempt = ++node.attempt;
     if (node.startedAtMs === undefined) node.startedAtMs = this.clock;
-    this.activeWeight += node.weight;
-    if (node.resources !== undefined) this.adjustResources(node.resources, 1);
+    this.activeWeight += node.policy.weight;
+    if (node.policy.resources !== undefined) this.adjustResources(node.policy.resources, 1);
     this.running++;
     const ctx = new AttemptContext(node, attempt, this.results);
     node.ctx = ctx;
     const token = node.token;
-    if (node.timeout !== undefined) {
-      node.timer = setTimeout(this.onTimeout, node.timeout, node, token);
+    if (node.policy.timeout !== undefined) {
+      node.timer = setTimeout(this.onTimeout, node.policy.timeout, node, token);
     }
     if (this.observed) {
       this.emit('taskStart', { name: node.name, attempt });
@@ -691,7 +686,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private readonly onTimeout = (node: TaskNode, token: number): void => {
     if (node.token !== token || node.state !== RUNNING) return;
     node.timer = undefined;
-    this.abortAttempt(node, TIMED_OUT, new TaskTimeoutError(node.name, node.timeout ?? 0));
+    this.abortAttempt(node, TIMED_OUT, new TaskTimeoutError(node.name, node.policy.timeout ?? 0));
   };
 
   private abortAttempt(node: TaskNode, kind: number, reason: unknown): void {
@@ -701,7 +696,9 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     node.ctx?.abort(reason);
     const grace = this.opts.abortGracePeriod;
     if (grace !== Infinity) {
-      node.graceTimer = setTimeout(this.onGraceExpired, grace, node, node.token);
+      // The attempt is over either way: a pending timeout has nothing left to do.
+      clearTimeout(node.timer);
+      node.timer = setTimeout(this.onGraceExpired, grace, node, node.token);
     }
   }
 
@@ -718,13 +715,9 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
       clearTimeout(node.timer);
       node.timer = undefined;
     }
-    if (node.graceTimer !== undefined) {
-      clearTimeout(node.graceTimer);
-      node.graceTimer = undefined;
-    }
     node.ctx = undefined;
-    this.activeWeight -= node.weight;
-    if (node.resources !== undefined) this.adjustResources(node.resources, -1);
+    this.activeWeight -= node.policy.weight;
+    if (node.policy.resources !== undefined) this.adjustResources(node.policy.resources, -1);
     this.running--;
     const kind = node.abortKind;
     const abortError = node.abortError;
@@ -740,8 +733,12 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   }
 
   private attemptFailed(node: TaskNode, error: unknown): void {
-    if (!this.aborting && node.cancelRequested === undefined && node.attempt <= node.retries) {
-      const delayMs = node.backoff(node.attempt, error);
+    if (
+      !this.aborting &&
+      node.cancelRequested === undefined &&
+      node.attempt <= node.policy.retries
+    ) {
+      const delayMs = node.policy.backoff(node.attempt, error);
       node.state = BACKOFF;
       this.clock = this.now();
       if (this.observed) {
@@ -792,7 +789,6 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     node.detachSignal?.();
     node.detachSignal = undefined;
     if (status === 'succeeded') {
-      node.value = valueOrError;
       this.values[node.index] = valueOrError;
       this.results.set(node.name, valueOrError);
     } else {
@@ -858,7 +854,8 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
   private announce(node: TaskNode): void {
     const onProgress = this.opts.onProgress;
     if (!this.observed && onProgress === undefined) return;
-    if (this.listenerCount('taskSettled') > 0) this.emit('taskSettled', node.outcome());
+    if (this.listenerCount('taskSettled') > 0)
+      this.emit('taskSettled', node.outcome(this.values[node.index]));
     if (onProgress !== undefined || this.listenerCount('progress') > 0) {
       const p = this.progress;
       if (onProgress !== undefined) onProgress(p);
@@ -906,6 +903,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
     // Outcomes are final now; the per-task map is built on first access, because
     // run() on success (the common case) never looks at it.
     const order = this.order;
+    const values = this.values;
     let tasks: Map<string, TaskOutcome> | undefined;
     const report: RunReport = {
       status,
@@ -913,7 +911,7 @@ export class Scheduler extends EventEmitter<EmitterEvents> {
       get tasks(): Map<string, TaskOutcome> {
         if (tasks === undefined) {
           tasks = new Map();
-          for (const node of order) tasks.set(node.name, node.outcome());
+          for (const node of order) tasks.set(node.name, node.outcome(values[node.index]));
         }
         return tasks;
       },
