@@ -49,27 +49,110 @@ export function exportBody<T extends object>(
     async function* source(): AsyncGenerator<Uint8Array> {
       for await (const r of rows) yield Buffer.from(asJson(r));
     }
-    const out = sortStream(source(), {
-      jsonKey: o.sortBy!,
-      stable: true,
-      bufferSize: o.sortBufferBytes ?? 64 * 1024 * 1024,
-      ...(o.tempDir !== undefined ? { tempDir: o.tempDir } : {}),
-      parallel: 1,
-    });
-    let rest = '';
-    for await (const chunk of out as AsyncIterable<Buffer>) {
-      const text = rest + chunk.toString('utf8');
-      const parts = text.split('\n');
-      rest = parts.pop() ?? '';
-      for (const line of parts) {
-        if (line === '') continue;
-        yield o.format === 'csv' ? asCsv(JSON.parse(line) as Record<string, unknown>) : `${line}\n`;
-      }
-    }
-    if (rest !== '') {
-      yield o.format === 'csv' ? asCsv(JSON.parse(rest) as Record<string, unknown>) : `${rest}\n`;
-    }
+    yield* sortedLines(source(), o.sortBy!, o, (line) =>
+      asCsv(JSON.parse(line) as Record<string, unknown>),
+    );
   }
 
   return Readable.from(lines(), { objectMode: false });
+}
+
+/** Output chunks of about this size: one write per chunk, not one per row. */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface ExportLinesOptions {
+  readonly format: ExportFormat;
+  /** CSV header line (with its line break). */
+  readonly header?: string;
+  /**
+   * Rows are NDJSON lines to sort by this field first (external merge sort when they exceed
+   * `sortBufferBytes`); `toCsv` turns a sorted NDJSON line into its CSV line.
+   */
+  readonly sortBy?: string | undefined;
+  readonly toCsv?: (jsonLine: string) => string;
+  readonly sortBufferBytes?: number | undefined;
+  readonly tempDir?: string;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * Like {@link exportBody}, for sources that hand over ready-made lines (`data` is the line,
+ * rendered by the database): the lines are only concatenated into chunks of ~64 KiB. Unsorted,
+ * `data` is in the output format; sorted, it is NDJSON.
+ */
+export function exportLines(
+  rows: AsyncIterable<KeyedRow<string>>,
+  summary: () => ExportSummary | undefined,
+  o: ExportLinesOptions,
+): Readable {
+  async function* chunks(): AsyncGenerator<string> {
+    if (o.format === 'csv' && o.header !== undefined) yield o.header;
+    try {
+      if (o.sortBy === undefined) {
+        let chunk = '';
+        for await (const r of rows) {
+          chunk += r.data;
+          if (chunk.length >= CHUNK_CHARS) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk !== '') yield chunk;
+      } else {
+        async function* source(): AsyncGenerator<Uint8Array> {
+          for await (const r of rows) yield Buffer.from(r.data);
+        }
+        const toCsv = o.toCsv ?? ((line: string) => line);
+        let chunk = '';
+        for await (const line of sortedLines(source(), o.sortBy, o, toCsv)) {
+          chunk += line;
+          if (chunk.length >= CHUNK_CHARS) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk !== '') yield chunk;
+      }
+      if (o.format === 'ndjson') yield `${JSON.stringify({ _summary: summary() })}\n`;
+    } catch (err) {
+      o.onError?.(err);
+      if (o.format === 'ndjson') {
+        yield `${JSON.stringify({ _error: err instanceof Error ? err.message : 'export failed' })}\n`;
+      } else throw err;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** NDJSON lines sorted by `key` through extsort, each re-emitted as NDJSON or via `toCsv`. */
+async function* sortedLines(
+  source: AsyncIterable<Uint8Array>,
+  key: string,
+  o: {
+    readonly format: ExportFormat;
+    readonly sortBufferBytes?: number | undefined;
+    readonly tempDir?: string | undefined;
+  },
+  toCsv: (line: string) => string,
+): AsyncGenerator<string> {
+  const out = sortStream(source, {
+    jsonKey: key,
+    stable: true,
+    bufferSize: o.sortBufferBytes ?? 64 * 1024 * 1024,
+    ...(o.tempDir !== undefined ? { tempDir: o.tempDir } : {}),
+    parallel: 1,
+  });
+  let rest = '';
+  for await (const chunk of out as AsyncIterable<Buffer>) {
+    const text = rest + chunk.toString('utf8');
+    const parts = text.split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) {
+      if (line === '') continue;
+      yield o.format === 'csv' ? toCsv(line) : `${line}\n`;
+    }
+  }
+  if (rest !== '') {
+    yield o.format === 'csv' ? toCsv(rest) : `${rest}\n`;
+  }
 }

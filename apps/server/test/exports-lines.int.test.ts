@@ -1,0 +1,222 @@
+import { createTestDatabase, serviceUrl, type TestDatabase } from '@linkforge/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePartitions } from '../src/analytics/click-store.js';
+import { consistentExport } from '../src/exports/consistent-export.js';
+import { exportBody, exportLines } from '../src/exports/export-stream.js';
+import { csvLine } from '../src/exports/format.js';
+import { CLICK_COLUMNS, clickLineSource, clickSource } from '../src/exports/sources.js';
+import type { Database } from '../src/infra/db/database.js';
+import { migrate } from '../src/infra/db/migrate.js';
+import { openPglite } from '../src/infra/db/pglite.js';
+import { openPostgres } from '../src/infra/db/postgres.js';
+
+const pgUrl = serviceUrl('DATABASE_URL');
+const WORKSPACE = 1;
+
+// Values that exercise both renderings: JSON escapes, CSV quoting, formula prefixes, nulls.
+const TRICKY = [
+  'plain',
+  'a,b',
+  'say "hi"',
+  'line\nbreak',
+  'cr\rhere',
+  'tab\there',
+  '=SUM(A1)',
+  '+1',
+  '-2',
+  '@x',
+  '\ttab first',
+  '=",\n"',
+  'back\\slash',
+  'ctl\u0001\u001f',
+  'ünïcødé ✓ 😀',
+  '',
+  null,
+];
+
+interface Setup {
+  name: string;
+  open(): Promise<{ db: Database; cleanup(): Promise<void>; url?: string }>;
+}
+const setups: Setup[] = [
+  {
+    name: 'PGlite',
+    async open() {
+      const db = await openPglite(undefined);
+      return { db, cleanup: () => db.close() };
+    },
+  },
+];
+if (pgUrl !== undefined) {
+  setups.push({
+    name: 'PostgreSQL',
+    async open() {
+      const tdb: TestDatabase = await createTestDatabase(pgUrl);
+      const db = await openPostgres(tdb.url, 4);
+      return {
+        db,
+        url: tdb.url,
+        cleanup: async () => {
+          await db.close();
+          await tdb.drop();
+        },
+      };
+    },
+  });
+}
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+/** Drops the summary line (its timestamps differ between two runs). */
+const withoutSummary = (ndjson: string) =>
+  ndjson
+    .split('\n')
+    .filter((l) => !l.startsWith('{"_summary"'))
+    .join('\n');
+
+async function insertClicks(db: Database, n: number, offset: number): Promise<void> {
+  await db.query(
+    `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor, referrer,
+                         referrer_host, country, device, browser, os, is_bot)
+     SELECT now() - (g || ' seconds')::interval + interval '0.123 seconds', 'e' || g, 1, $1,
+            'c' || g, g, ($2::text[])[1 + g % $3], coalesce(($2::text[])[1 + (g + 1) % $3], 'x'),
+            coalesce(($2::text[])[1 + (g + 2) % $3], 'GB'), 'desktop',
+            coalesce(($2::text[])[1 + (g + 3) % $3], 'Firefox'), 'Linux', g % 5 = 0
+       FROM generate_series($4::int, $5::int) g`,
+    [WORKSPACE, TRICKY, TRICKY.length, offset, offset + n - 1],
+  );
+}
+
+describe.each(setups)('click export lines rendered by the database ($name)', (setup) => {
+  let env: Awaited<ReturnType<Setup['open']>>;
+  let db: Database;
+
+  beforeAll(async () => {
+    env = await setup.open();
+    db = env.db;
+    await migrate(db);
+    await ensurePartitions(db, [Date.now(), Date.now() - 86_400_000]);
+    await db.query(
+      `INSERT INTO links (id, workspace_id, code, is_alias, url)
+       VALUES (nextval('link_ids'), $1, 'lines', true, 'https://example.com/')`,
+      [WORKSPACE],
+    );
+    await insertClicks(db, 500, 1);
+  }, 60_000);
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  it('match, byte for byte, the rows formatted in JavaScript (NDJSON and CSV, sorted or not)', async () => {
+    const filter = { workspaceId: WORKSPACE };
+    for (const format of ['ndjson', 'csv'] as const) {
+      const viaObjects = consistentExport(db, clickSource(filter), { pageSize: 73 });
+      const expected = await text(
+        exportBody(viaObjects.rows, viaObjects.summary, { format, columns: CLICK_COLUMNS }),
+      );
+      const viaLines = consistentExport(db, clickLineSource(filter, format), { pageSize: 61 });
+      const actual = await text(
+        exportLines(viaLines.rows, viaLines.summary, {
+          format,
+          header: csvLine([...CLICK_COLUMNS, 'change']),
+        }),
+      );
+      expect(actual.length).toBeGreaterThan(500 * 60);
+      expect(withoutSummary(actual)).toBe(withoutSummary(expected));
+      expect(viaLines.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
+    }
+    // Every line parses back to what the object source holds.
+    const lines = consistentExport(db, clickLineSource(filter, 'ndjson'));
+    const objects: unknown[] = [];
+    for await (const r of consistentExport(db, clickSource(filter)).rows)
+      objects.push({ change: r.change, ...r.data });
+    const parsed: unknown[] = [];
+    for await (const r of lines.rows) parsed.push(JSON.parse(r.data));
+    expect(parsed).toEqual(objects);
+    expect(parsed.some((p) => (p as { referrer: unknown }).referrer === null)).toBe(true);
+
+    const sortedObjects = consistentExport(db, clickSource(filter));
+    const sortedExpected = await text(
+      exportBody(sortedObjects.rows, sortedObjects.summary, {
+        format: 'csv',
+        columns: CLICK_COLUMNS,
+        sortBy: 'country',
+      }),
+    );
+    const sortedLines = consistentExport(db, clickLineSource(filter, 'ndjson'));
+    const sortedActual = await text(
+      exportLines(sortedLines.rows, sortedLines.summary, {
+        format: 'csv',
+        header: csvLine([...CLICK_COLUMNS, 'change']),
+        sortBy: 'country',
+        toCsv: (line) => {
+          const row = JSON.parse(line) as Record<string, unknown>;
+          return csvLine([...CLICK_COLUMNS.map((c) => row[c]), row['change']]);
+        },
+      }),
+    );
+    expect(sortedActual).toBe(sortedExpected);
+  });
+
+  it.skipIf(setup.name !== 'PostgreSQL')(
+    'export every click that existed at the start once, and clicks committed meanwhile once, while 3 connections insert with out-of-order commits',
+    async () => {
+      const stop = { now: false };
+      let next = 100_000;
+      const writer = async (maxPauseMs: number) => {
+        const c = new pg.Client({ connectionString: env.url! });
+        await c.connect();
+        try {
+          while (!stop.now) {
+            const first = next;
+            next += 50;
+            await c.query('BEGIN');
+            await c.query(
+              `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor,
+                                   referrer_host, country, device, browser, os, is_bot)
+               SELECT now(), 'w' || g, 1, $1, 'c', g, 'x', 'GB', 'desktop', 'Firefox', 'Linux', false
+                 FROM generate_series($2::int, $3::int) g`,
+              [WORKSPACE, first, first + 49],
+            );
+            await new Promise((r) => setTimeout(r, Math.random() * maxPauseMs));
+            await c.query('COMMIT');
+          }
+        } finally {
+          await c.end();
+        }
+      };
+      const writers = [writer(200), writer(20), writer(20)];
+      await new Promise((r) => setTimeout(r, 150)); // writers are mid-transaction
+      const before = new Set(
+        (await db.query<{ e: string }>('SELECT event_id AS e FROM clicks')).map((r) => r.e),
+      );
+      const exp = consistentExport(db, clickLineSource({ workspaceId: WORKSPACE }, 'ndjson'), {
+        pageSize: 97,
+      });
+      const seen: string[] = [];
+      for await (const r of exp.rows) {
+        seen.push((JSON.parse(r.data) as { eventId: string }).eventId);
+        await new Promise((res) => setImmediate(res));
+      }
+      stop.now = true;
+      await Promise.all(writers);
+      const summary = exp.summary()!;
+      expect(new Set(seen).size).toBe(seen.length);
+      const seenSet = new Set(seen);
+      expect([...before].filter((e) => !seenSet.has(e))).toEqual([]);
+      // Exactly the clicks committed below the final horizon were exported.
+      const below = await db.query<{ e: string }>(
+        `SELECT event_id AS e FROM clicks WHERE txid < $1::xid8`,
+        [summary.horizon],
+      );
+      expect(seenSet).toEqual(new Set(below.map((r) => r.e)));
+      expect(summary.created).toBeGreaterThan(0);
+    },
+    60_000,
+  );
+});
