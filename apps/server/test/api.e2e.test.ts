@@ -267,6 +267,50 @@ describe.each(availableModes())('links API (%s mode)', (mode) => {
       );
     });
 
+    it('concurrent single creations, inserted together, each get their own answer', async () => {
+      const db = svc.built.runtime.db;
+      const [ws] = await db.query<{ id: number }>(
+        `INSERT INTO workspaces (slug, name) VALUES ('burst-${Date.now()}', 'Burst') RETURNING id`,
+      );
+      const { key: other } = await svc.built.keys.create(ws!.id, 'burst', 'admin');
+      const alias = `burst-${mode}`;
+      const requests = Array.from({ length: 60 }, (_, i) => {
+        if (i % 20 === 7) return { body: { url: 'javascript:alert(1)' }, key: undefined };
+        if (i === 10 || i === 11)
+          return { body: { url: `https://a${i}.example/`, alias }, key: undefined };
+        return {
+          body: { url: `https://burst.example/${i}` },
+          key: i % 2 === 0 ? other : undefined,
+        };
+      });
+      const answers = await Promise.all(requests.map((r) => create(r.body, auth(r.key))));
+      const codes = new Set<string>();
+      answers.forEach((res, i) => {
+        const { body } = requests[i]!;
+        if (body.url.startsWith('javascript:')) {
+          expect(res.statusCode).toBe(400);
+          return;
+        }
+        if ('alias' in body) return;
+        expect(res.statusCode).toBe(201);
+        const link = res.json<{ code: string; url: string }>();
+        expect(link.url).toBe(body.url);
+        codes.add(link.code);
+      });
+      expect(codes.size).toBe(60 - 3 - 2);
+      // One of the two requests for the alias got it; the other was told it is taken.
+      const aliasAnswers = [answers[10]!, answers[11]!].map((r) => r.statusCode).sort();
+      expect(aliasAnswers).toEqual([201, 409]);
+      // Each link landed in the workspace of the key that asked for it.
+      const mine = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM links WHERE workspace_id = $1 AND url LIKE 'https://burst.example/%'`,
+        [ws!.id],
+      );
+      expect(mine[0]!.n).toBe(
+        requests.filter((r) => r.key === other && !r.body.url.startsWith('javascript:')).length,
+      );
+    });
+
     it('lists with keyset pagination, search and tag filters', async () => {
       const tag = `page-${mode}`;
       for (let i = 0; i < 7; i++)

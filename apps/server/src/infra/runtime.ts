@@ -97,7 +97,13 @@ export async function openRuntime(config: Config, log: RuntimeLogger): Promise<R
         close: closeAll,
       };
     }
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    // Commands issued in one event-loop turn (rate limits, cache reads and invalidations of
+    // concurrent requests) go to Redis as one pipeline.
+    const redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: true,
+    });
     redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     closers.push(async () => redis.disconnect());
     await redis.connect();

@@ -12,7 +12,7 @@ export class IdAllocator {
 
   constructor(
     private readonly db: Database,
-    private readonly blockSize = 64,
+    private readonly blockSize = 256,
   ) {}
 
   async take(n: number): Promise<number[]> {

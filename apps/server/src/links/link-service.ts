@@ -105,11 +105,25 @@ type PendingLink = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; a
 /** Attempts before giving up on generated codes that keep landing on aliases (never in practice). */
 const MAX_CODE_ATTEMPTS = 8;
 
+/** Single creations inserted at once; more wait and go together in the next insert. */
+const MAX_CREATE_FLUSHES = 4;
+const MAX_BATCH = 1000;
+
+interface WaitingCreate {
+  readonly workspaceId: number;
+  readonly input: CreateLinkInput;
+  resolve(result: BulkItemResult): void;
+  reject(err: unknown): void;
+}
+
 /**
  * Commands on links. Validation happens before anything is written, so a refused request
  * changes nothing; every change drops the code from the caches of all instances.
  */
 export class LinkService {
+  readonly #waiting: WaitingCreate[] = [];
+  #inFlight = 0;
+
   constructor(private readonly deps: LinkServiceDeps) {}
 
   #prepare(
@@ -137,12 +151,58 @@ export class LinkService {
     };
   }
 
+  /**
+   * Creates one link. Links without extension data are created together with the other
+   * requests waiting at that moment (one statement for all of them, each with its own result):
+   * with nothing else in flight a request goes at once; under load, requests that arrive while
+   * {@link MAX_CREATE_FLUSHES} inserts are under way share the next one.
+   */
   async create(workspaceId: number, input: CreateLinkInput): Promise<Link> {
     const prepared = await this.deps.extension?.prepare(workspaceId, input, 'create');
-    const [result] = await this.#createMany(workspaceId, [input], [prepared]);
+    const result =
+      prepared === undefined
+        ? await new Promise<BulkItemResult>((resolve, reject) => {
+            this.#waiting.push({ workspaceId, input, resolve, reject });
+            this.#pump();
+          })
+        : (await this.#createMany(workspaceId, [input], [prepared]))[0];
     if (result === undefined) throw new AppError('internal', 'link creation returned nothing');
     if (!result.ok) throw new AppError(result.error.code, result.error.detail);
     return result.link;
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_CREATE_FLUSHES && this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, MAX_BATCH);
+      this.#inFlight++;
+      void this.#flush(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #flush(batch: readonly WaitingCreate[]): Promise<void> {
+    const byWorkspace = new Map<number, WaitingCreate[]>();
+    for (const w of batch) {
+      const group = byWorkspace.get(w.workspaceId);
+      if (group === undefined) byWorkspace.set(w.workspaceId, [w]);
+      else group.push(w);
+    }
+    await Promise.all(
+      [...byWorkspace].map(async ([workspaceId, group]) => {
+        try {
+          const results = await this.#createMany(
+            workspaceId,
+            group.map((w) => w.input),
+            [],
+          );
+          group.forEach((w, i) => w.resolve(results[i]!));
+        } catch (err) {
+          for (const w of group) w.reject(err);
+        }
+      }),
+    );
   }
 
   /**
