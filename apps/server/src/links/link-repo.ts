@@ -93,7 +93,8 @@ export async function insertLinks(
         : {}),
     };
   });
-  const inserted = await q.query<LinkRow>(
+  // Only what the database decides comes back: the rest of each link is what was sent.
+  const inserted = await q.query<{ id: number | string; created_at: Date }>(
     `WITH r AS MATERIALIZED (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, workspace_id bigint, code text,
               is_alias boolean, url text, redirect_type smallint, title text, tags text[],
@@ -106,7 +107,7 @@ export async function insertLinks(
               coalesce(r.tags, '{}'), r.expires_at, r.max_clicks
        FROM r
        ON CONFLICT (code) DO NOTHING
-       RETURNING ${COLUMNS}
+       RETURNING id, created_at
      ), outbox AS (
        INSERT INTO event_outbox (event_id, type, payload, occurred_at)
        SELECT r.event_id, r.event_type, r.event_data, r.occurred_at
@@ -117,7 +118,26 @@ export async function insertLinks(
      SELECT * FROM ins`,
     [JSON.stringify(payload)],
   );
-  return inserted.map(fromRow);
+  const sent = new Map(rows.map((r) => [r.id, r]));
+  return inserted.map(({ id, created_at }) => {
+    const r = sent.get(Number(id))!;
+    return {
+      id: r.id,
+      workspaceId: r.workspaceId,
+      code: r.code,
+      isAlias: r.isAlias,
+      url: r.url,
+      redirectType: r.redirectType,
+      title: r.title,
+      tags: [...r.tags],
+      expiresAt: r.expiresAt,
+      maxClicks: r.maxClicks,
+      clicks: 0,
+      createdAt: created_at,
+      updatedAt: created_at,
+      deletedAt: null,
+    };
+  });
 }
 
 /** Any link with this code, deleted or not (the redirect path decides what to answer). */
