@@ -4,7 +4,7 @@
 // Prints medians over --reps repetitions (default 5) of every contender. The seed
 // Scheduler and async.auto are quadratic, so they run only at 10k tasks, --slow-reps
 // times (default: --reps; async.auto takes about a minute per run there);
-// --skip-seed leaves out both. Every contender gets the same graph, the same
+// --skip-seed leaves out both, --skip-async-auto only async.auto. Every contender gets the same graph, the same
 // concurrency and the same no-op async task functions, and every result is checked
 // (outside the timing).
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     'slow-reps': { type: 'string' },
     'skip-seed': { type: 'boolean', default: false },
+    'skip-async-auto': { type: 'boolean', default: false },
   },
 });
 const REPS = Number(values.reps);
@@ -195,7 +196,11 @@ for (const n of [10_000, 100_000]) {
   const deps = randomDag(n, n);
   const contenders =
     n === 10_000
-      ? Object.keys(dagRunners).filter((k) => !(values['skip-seed'] && SLOW.has(k)))
+      ? Object.keys(dagRunners).filter(
+          (k) =>
+            !(values['skip-seed'] && SLOW.has(k)) &&
+            !(values['skip-async-auto'] && k === 'async.auto'),
+        )
       : ['scheduler (Map)', 'scheduler (object)'];
   console.log(`\nrandom DAG, ${n.toLocaleString('en')} tasks, 3 dependencies each`);
   const times = Object.fromEntries(contenders.map((k) => [k, []]));
