@@ -150,4 +150,42 @@ describe.skipIf(!url)('consistent export under concurrent writes (PostgreSQL)', 
     })();
     expect(again.filter((c) => c !== 'existing')).toEqual([]);
   });
+
+  it('is not held back by a transaction open in another database, but is by one open in its own', async () => {
+    const other = await createTestDatabase(url!);
+    const elsewhere = new pg.Client({ connectionString: other.url });
+    const here = new pg.Client({ connectionString: database.url });
+    await elsewhere.connect();
+    await here.connect();
+    try {
+      // A transaction of another database holding a transaction id, open throughout.
+      // A later transaction that commits moves the snapshot's xmax past it, so that it sits
+      // in the snapshots' running list below the horizon an export would otherwise take.
+      await elsewhere.query('BEGIN');
+      await elsewhere.query('SELECT pg_current_xact_id()');
+      await db.query('SELECT pg_current_xact_id()');
+      const exp = consistentExport(db, linkSource(WORKSPACE), { stallTimeoutMs: 1500 });
+      let n = 0;
+      for await (const _row of exp.rows) n++;
+      expect(n).toBeGreaterThan(3000);
+      expect(exp.summary()!.rows).toBe(n);
+
+      // The same in this database: the export waits for it, then gives up.
+      await here.query('BEGIN');
+      await here.query('SELECT pg_current_xact_id()');
+      await db.query('SELECT pg_current_xact_id()');
+      const held = consistentExport(db, linkSource(WORKSPACE), { stallTimeoutMs: 1500 });
+      await expect(
+        (async () => {
+          for await (const _row of held.rows);
+        })(),
+      ).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      await here.query('ROLLBACK').catch(() => undefined);
+      await elsewhere.query('ROLLBACK').catch(() => undefined);
+      await here.end();
+      await elsewhere.end();
+      await other.drop();
+    }
+  });
 });

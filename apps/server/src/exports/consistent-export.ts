@@ -56,14 +56,36 @@ export interface ConsistentExportOptions {
 }
 
 /**
+ * The horizon `h` and the xmax `m` of the current snapshot. `h` is the oldest transaction of
+ * the snapshot still running that may write to this database: running transactions that
+ * `pg_stat_activity` shows in another database are left out (they cannot add rows here), so a
+ * long transaction elsewhere in the cluster does not hold the export back. A running one not
+ * found there (it has just ended, or is a prepared transaction) counts, which is safe. With no
+ * such transaction the horizon is the xmax. (Transaction ids of `pg_stat_activity` are 32-bit:
+ * they are compared modulo 2^32, unambiguous among transactions running together.)
+ */
+const HORIZON_SQL = `
+  WITH s AS (SELECT pg_current_snapshot() AS snap)
+  SELECT coalesce(
+           (SELECT min(x) FROM s, pg_snapshot_xip(s.snap) AS x
+             WHERE NOT EXISTS (
+               SELECT 1 FROM pg_stat_activity a
+                WHERE a.backend_xid IS NOT NULL AND a.datid IS NOT NULL
+                  AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND a.backend_xid::text::bigint = (x::text::numeric % 4294967296)::bigint)),
+           (SELECT pg_snapshot_xmax(snap) FROM s))::text AS h,
+         (SELECT pg_snapshot_xmax(snap) FROM s)::text AS m`;
+
+/**
  * Consistent export under continuous writes, on PostgreSQL's transaction-id horizon.
  *
  * 1. At start, take the snapshot S0 and its xmax X0: every row committed before the export
  *    began has `txid < X0`.
  * 2. Page in (txid, key) order, reading only rows with `txid < horizon`, where horizon is the
- *    xmin of the current snapshot: every transaction below it has ended, so no row can appear
- *    below it later — rows whose ids were assigned early but committed late are not skipped,
- *    and no row is read twice.
+ *    xmin of the current snapshot (leaving out transactions of other databases, see
+ *    HORIZON_SQL): every transaction below it that could write here has ended, so no row can
+ *    appear below it later — rows whose ids were assigned early but committed late are not
+ *    skipped, and no row is read twice.
  * 3. Follow the tail: when a page comes back short, everything below the horizon is out. Once
  *    the horizon has passed X0, every row that existed at the start has been exported. Then
  *    take the xmax X1 of that moment and follow the tail once more until the horizon passes
@@ -104,10 +126,7 @@ export function consistentExport<T>(
     let tailTarget: bigint | undefined;
     for (;;) {
       if (options.signal?.aborted) throw new AppError('unavailable', 'The export was cancelled.');
-      const [h] = await db.query<{ h: string; m: string }>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h,
-                pg_snapshot_xmax(pg_current_snapshot())::text AS m`,
-      );
+      const [h] = await db.query<{ h: string; m: string }>(HORIZON_SQL);
       horizon = h!.h;
       const page = await source.page(db, after, horizon, snapshot, pageSize);
       for (const row of page) {
