@@ -720,8 +720,14 @@ export async function runSort(
               nextParts[pi] = p;
               return;
             }
-            for (let i = 0; i < p.length; i += passFanIn) {
-              const group = p.slice(i, i + passFanIn);
+            // When one merge of the first `excess` runs brings the count down to the
+            // final fan-in, merge only those (e.g. 2 of 257 runs, not all 257).
+            const excess = p.length - finalFanIn + 1;
+            const justOne = excess <= passFanIn;
+            for (let i = 0; i < p.length;) {
+              const size = justOne ? (i === 0 ? excess : 1) : passFanIn;
+              const group = p.slice(i, i + size);
+              i += size;
               if (group.length === 1) {
                 nextParts[pi]!.push(group[0]!);
                 continue;
