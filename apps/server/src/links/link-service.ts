@@ -105,8 +105,11 @@ type PendingLink = { index: number; row: Omit<repo.NewLinkRow, 'id' | 'code'>; a
 /** Attempts before giving up on generated codes that keep landing on aliases (never in practice). */
 const MAX_CODE_ATTEMPTS = 8;
 
-/** Single creations inserted at once; more wait and go together in the next insert. */
-const MAX_CREATE_FLUSHES = 4;
+/**
+ * Inserts of single creations under way at once; requests that arrive meanwhile wait and go
+ * together in the next insert (group commit). One measured best: fewer, larger statements.
+ */
+const MAX_CREATE_FLUSHES = 1;
 const MAX_BATCH = 1000;
 
 interface WaitingCreate {
@@ -154,8 +157,8 @@ export class LinkService {
   /**
    * Creates one link. Links without extension data are created together with the other
    * requests waiting at that moment (one statement for all of them, each with its own result):
-   * with nothing else in flight a request goes at once; under load, requests that arrive while
-   * {@link MAX_CREATE_FLUSHES} inserts are under way share the next one.
+   * with nothing in flight a request goes at once; under load, requests that arrive while an
+   * insert is under way share the next one.
    */
   async create(workspaceId: number, input: CreateLinkInput): Promise<Link> {
     const prepared = await this.deps.extension?.prepare(workspaceId, input, 'create');
