@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../src/index.js';
+import { random } from './helpers.js';
 
 /** Deterministic random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('adding many tasks while running', () => {
   // Tasks added during the run depend on tasks from the constructor that have not run
   // yet and on other added tasks; there are far more of them than the initial graph,

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../src/index.js';
 import type { TaskDefinition } from '../src/index.js';
-import { Recorder, sleep } from './helpers.js';
+import { random, Recorder, sleep } from './helpers.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures are reproducible. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('priority', () => {
   it('starts ready tasks highest priority first, ties in definition order', async () => {
     const order: string[] = [];

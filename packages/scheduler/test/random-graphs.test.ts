@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../src/index.js';
 import type { TaskDefinition, TaskStatus } from '../src/index.js';
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './helpers.js';
 
 describe("random graphs with random failures, 'continue'", () => {
   it.each([1, 2, 3, 4, 5])(
