@@ -474,20 +474,7 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
       return c !== 0 ? c < 0 : i < j;
     };
     for (let i = 0; i < k; i++) advance(i);
-    const win = new Int32Array(2 * k);
-    for (let i = 0; i < k; i++) win[k + i] = i;
-    for (let n = k - 1; n >= 1; n--) {
-      const a = win[2 * n]!;
-      const b = win[2 * n + 1]!;
-      if (less(a, b)) {
-        win[n] = a;
-        tree[n] = b;
-      } else {
-        win[n] = b;
-        tree[n] = a;
-      }
-    }
-    tree[0] = k === 1 ? 0 : win[1]!;
+    buildLoserTree(tree, k, less);
     const unique = cmp.cfg.unique;
     let prev: Buffer = Buffer.allocUnsafeSlow(256);
     let prevLen = -1;
@@ -561,20 +548,7 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
       key[i] = v[r.start + 1]! * 4294967296 + v[r.start]!;
     };
     for (let i = 0; i < k; i++) load(i);
-    const win = new Int32Array(2 * k);
-    for (let i = 0; i < k; i++) win[k + i] = i;
-    for (let n = k - 1; n >= 1; n--) {
-      const a = win[2 * n]!;
-      const b = win[2 * n + 1]!;
-      if (key[a]! < key[b]! || (key[a] === key[b] && a < b)) {
-        win[n] = a;
-        tree[n] = b;
-      } else {
-        win[n] = b;
-        tree[n] = a;
-      }
-    }
-    tree[0] = k === 1 ? 0 : win[1]!;
+    buildLoserTree(tree, k, (x, y) => key[x]! < key[y]! || (key[x] === key[y] && x < y));
     const unique = cmp.cfg.unique;
     let prevKey = -1;
     let counted = 0;
@@ -691,3 +665,29 @@ export function createTaskRunner(init: WorkerInit, port: MessagePort | null, pos
 }
 
 export type TaskRunner = ReturnType<typeof createTaskRunner>;
+
+/**
+ * Fills a loser tree over `k` sources: `tree[n]` holds the loser of the match at node `n`,
+ * `tree[0]` the overall winner. `less(a, b)` orders sources (ties broken by index for
+ * stability).
+ */
+function buildLoserTree(
+  tree: Int32Array,
+  k: number,
+  less: (a: number, b: number) => boolean,
+): void {
+  const win = new Int32Array(2 * k);
+  for (let i = 0; i < k; i++) win[k + i] = i;
+  for (let n = k - 1; n >= 1; n--) {
+    const a = win[2 * n]!;
+    const b = win[2 * n + 1]!;
+    if (less(a, b)) {
+      win[n] = a;
+      tree[n] = b;
+    } else {
+      win[n] = b;
+      tree[n] = a;
+    }
+  }
+  tree[0] = k === 1 ? 0 : win[1]!;
+}
