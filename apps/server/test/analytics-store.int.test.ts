@@ -1,42 +1,10 @@
-import { createTestDatabase, serviceUrl, type TestDatabase } from '@linkforge/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions, storeClicks, type StoredClick } from '../src/analytics/click-store.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
-import { openPglite } from '../src/infra/db/pglite.js';
-import { openPostgres } from '../src/infra/db/postgres.js';
+import { databaseSetups, type DatabaseSetup } from './database-setups.js';
 
-const pgUrl = serviceUrl('DATABASE_URL');
-
-interface Setup {
-  name: string;
-  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
-}
-const setups: Setup[] = [
-  {
-    name: 'PGlite',
-    async open() {
-      const db = await openPglite(undefined);
-      return { db, cleanup: () => db.close() };
-    },
-  },
-];
-if (pgUrl !== undefined) {
-  setups.push({
-    name: 'PostgreSQL',
-    async open() {
-      const tdb: TestDatabase = await createTestDatabase(pgUrl);
-      const db = await openPostgres(tdb.url, 2);
-      return {
-        db,
-        cleanup: async () => {
-          await db.close();
-          await tdb.drop();
-        },
-      };
-    },
-  });
-}
+const setups = databaseSetups(2);
 
 const AT = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1, 12);
 
@@ -59,7 +27,7 @@ function click(eventId: string, linkId: number, visitor: string, workspaceId = 1
 }
 
 describe.each(setups)('storeClicks ($name)', (setup) => {
-  let env: Awaited<ReturnType<Setup['open']>>;
+  let env: Awaited<ReturnType<DatabaseSetup['open']>>;
   let db: Database;
 
   beforeAll(async () => {

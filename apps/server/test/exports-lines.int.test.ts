@@ -1,4 +1,3 @@
-import { createTestDatabase, serviceUrl, type TestDatabase } from '@linkforge/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions } from '../src/analytics/click-store.js';
@@ -8,10 +7,8 @@ import { csvLine } from '../src/exports/format.js';
 import { CLICK_COLUMNS, clickLineSource, clickSource } from '../src/exports/sources.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
-import { openPglite } from '../src/infra/db/pglite.js';
-import { openPostgres } from '../src/infra/db/postgres.js';
+import { databaseSetups, type DatabaseSetup } from './database-setups.js';
 
-const pgUrl = serviceUrl('DATABASE_URL');
 const WORKSPACE = 1;
 
 // Values that exercise both renderings: JSON escapes, CSV quoting, formula prefixes, nulls.
@@ -35,36 +32,7 @@ const TRICKY = [
   null,
 ];
 
-interface Setup {
-  name: string;
-  open(): Promise<{ db: Database; cleanup(): Promise<void>; url?: string }>;
-}
-const setups: Setup[] = [
-  {
-    name: 'PGlite',
-    async open() {
-      const db = await openPglite(undefined);
-      return { db, cleanup: () => db.close() };
-    },
-  },
-];
-if (pgUrl !== undefined) {
-  setups.push({
-    name: 'PostgreSQL',
-    async open() {
-      const tdb: TestDatabase = await createTestDatabase(pgUrl);
-      const db = await openPostgres(tdb.url, 4);
-      return {
-        db,
-        url: tdb.url,
-        cleanup: async () => {
-          await db.close();
-          await tdb.drop();
-        },
-      };
-    },
-  });
-}
+const setups = databaseSetups(4);
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {
   let out = '';
@@ -93,7 +61,7 @@ async function insertClicks(db: Database, n: number, offset: number): Promise<vo
 }
 
 describe.each(setups)('click export lines rendered by the database ($name)', (setup) => {
-  let env: Awaited<ReturnType<Setup['open']>>;
+  let env: Awaited<ReturnType<DatabaseSetup['open']>>;
   let db: Database;
 
   beforeAll(async () => {
