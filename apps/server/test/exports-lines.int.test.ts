@@ -1,10 +1,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions } from '../src/analytics/click-store.js';
-import { consistentExport } from '../src/exports/consistent-export.js';
+import { clickExport } from '../src/exports/click-export.js';
+import { consistentExport, consistentPages } from '../src/exports/consistent-export.js';
 import { exportBody, exportLines } from '../src/exports/export-stream.js';
 import { csvLine } from '../src/exports/format.js';
-import { CLICK_COLUMNS, clickLineSource, clickSource } from '../src/exports/sources.js';
+import {
+  CLICK_COLUMNS,
+  clickChunkSource,
+  clickLineSource,
+  clickSource,
+} from '../src/exports/sources.js';
+import type { ExportSummary } from '../src/exports/consistent-export.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
 import { databaseSetups, type DatabaseSetup } from './database-setups.js';
@@ -97,6 +104,15 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
       expect(actual.length).toBeGreaterThan(500 * 60);
       expect(withoutSummary(actual)).toBe(withoutSummary(expected));
       expect(viaLines.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
+      // The endpoint's path: pages of lines, read one ahead, sent a page at a time.
+      const viaPages = clickExport(db, filter, { format, pageSize: 61 });
+      const paged = await text(viaPages.body);
+      expect(withoutSummary(paged)).toBe(withoutSummary(expected));
+      expect(viaPages.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
+      if (format === 'ndjson') {
+        const last = JSON.parse(paged.trimEnd().split('\n').pop()!) as { _summary: unknown };
+        expect(last._summary).toEqual(viaPages.summary());
+      }
     }
     // Every line parses back to what the object source holds.
     const lines = consistentExport(db, clickLineSource(filter, 'ndjson'));
@@ -129,13 +145,16 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
       }),
     );
     expect(sortedActual).toBe(sortedExpected);
+    const sortedPages = clickExport(db, filter, { format: 'csv', sortBy: 'country', pageSize: 53 });
+    expect(await text(sortedPages.body)).toBe(sortedExpected);
   });
 
-  it.skipIf(setup.name !== 'PostgreSQL')(
-    'export every click that existed at the start once, and clicks committed meanwhile once, while 3 connections insert with out-of-order commits',
-    async () => {
+  it.skipIf(setup.name !== 'PostgreSQL').each(['lines', 'pages'] as const)(
+    'export every click that existed at the start once, and clicks committed meanwhile once, while 3 connections insert with out-of-order commits (%s)',
+    async (path) => {
       const stop = { now: false };
-      let next = 100_000;
+      let next = path === 'lines' ? 100_000 : 1_000_000;
+      const commits: bigint[] = [];
       const writer = async (maxPauseMs: number) => {
         const c = new pg.Client({ connectionString: env.url! });
         await c.connect();
@@ -144,6 +163,8 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
             const first = next;
             next += 50;
             await c.query('BEGIN');
+            const [tx] = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x'))
+              .rows;
             await c.query(
               `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor,
                                    referrer_host, country, device, browser, os, is_bot)
@@ -153,6 +174,7 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
             );
             await new Promise((r) => setTimeout(r, Math.random() * maxPauseMs));
             await c.query('COMMIT');
+            commits.push(BigInt(tx!.x));
           }
         } finally {
           await c.end();
@@ -163,27 +185,48 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
       const before = new Set(
         (await db.query<{ e: string }>('SELECT event_id AS e FROM clicks')).map((r) => r.e),
       );
-      const exp = consistentExport(db, clickLineSource({ workspaceId: WORKSPACE }, 'ndjson'), {
-        pageSize: 97,
-      });
       const seen: string[] = [];
-      for await (const r of exp.rows) {
-        seen.push((JSON.parse(r.data) as { eventId: string }).eventId);
-        await new Promise((res) => setImmediate(res));
+      let summary: () => ExportSummary | undefined;
+      if (path === 'lines') {
+        const exp = consistentExport(db, clickLineSource({ workspaceId: WORKSPACE }, 'ndjson'), {
+          pageSize: 97,
+        });
+        summary = exp.summary;
+        for await (const r of exp.rows) {
+          seen.push((JSON.parse(r.data) as { eventId: string }).eventId);
+          await new Promise((res) => setImmediate(res));
+        }
+      } else {
+        // The endpoint's path: pages of lines, the next one read while this one is consumed.
+        const exp = consistentPages(db, clickChunkSource({ workspaceId: WORKSPACE }, 'ndjson'), {
+          pageSize: 97,
+        });
+        summary = exp.summary;
+        for await (const page of exp.pages) {
+          const lines = page.text.split('\n').slice(0, -1);
+          expect(lines).toHaveLength(page.rows);
+          for (const l of lines) seen.push((JSON.parse(l) as { eventId: string }).eventId);
+          await new Promise((res) => setTimeout(res, 2));
+        }
       }
+      await new Promise((r) => setTimeout(r, 100));
       stop.now = true;
       await Promise.all(writers);
-      const summary = exp.summary()!;
+      const s = summary()!;
       expect(new Set(seen).size).toBe(seen.length);
       const seenSet = new Set(seen);
       expect([...before].filter((e) => !seenSet.has(e))).toEqual([]);
       // Exactly the clicks committed below the final horizon were exported.
       const below = await db.query<{ e: string }>(
         `SELECT event_id AS e FROM clicks WHERE txid < $1::xid8`,
-        [summary.horizon],
+        [s.horizon],
       );
       expect(seenSet).toEqual(new Set(below.map((r) => r.e)));
-      expect(summary.created).toBeGreaterThan(0);
+      expect(s.rows).toBe(seen.length);
+      expect(s.created).toBeGreaterThan(0);
+      expect(s.existing).toBeGreaterThanOrEqual(before.size);
+      // Transactions did commit out of order (a later xid committed before an earlier one).
+      expect(commits.some((x, i) => i > 0 && x < commits[i - 1]!)).toBe(true);
     },
     60_000,
   );

@@ -14,6 +14,12 @@ export interface KeyedRow<T> {
   readonly data: T;
 }
 
+/** A keyset position: the (txid, key) of the last row read. */
+export interface Cursor {
+  readonly txid: string;
+  readonly key: string;
+}
+
 /** A table exported in (txid, key) order. */
 export interface ExportSource<T> {
   /**
@@ -22,11 +28,37 @@ export interface ExportSource<T> {
    */
   page(
     q: Queryable,
-    after: { txid: string; key: string } | undefined,
+    after: Cursor | undefined,
     horizon: string,
     snapshot: string,
     limit: number,
   ): Promise<KeyedRow<T>[]>;
+}
+
+/** What the export loop needs to know of a page, whatever form its rows take. */
+export interface PageInfo {
+  /** Rows in the page. */
+  readonly rows: number;
+  readonly existing: number;
+  readonly created: number;
+  readonly updated: number;
+  /** Keyset position of its last row (undefined when empty). */
+  readonly last: Cursor | undefined;
+}
+
+/**
+ * A table exported in (txid, key) order a page at a time, the page in any form `P` (rows as
+ * objects, or a page of ready-made lines): same contract as {@link ExportSource.page}.
+ */
+export interface PagedSource<P> {
+  page(
+    q: Queryable,
+    after: Cursor | undefined,
+    horizon: string,
+    snapshot: string,
+    limit: number,
+  ): Promise<P>;
+  info(page: P): PageInfo;
 }
 
 export interface ExportSummary {
@@ -81,37 +113,44 @@ const HORIZON_SQL = `
  *
  * 1. At start, take the snapshot S0 and its xmax X0: every row committed before the export
  *    began has `txid < X0`.
- * 2. Page in (txid, key) order, reading only rows with `txid < horizon`, where horizon is the
- *    xmin of the current snapshot (leaving out transactions of other databases, see
- *    HORIZON_SQL): every transaction below it that could write here has ended, so no row can
- *    appear below it later — rows whose ids were assigned early but committed late are not
- *    skipped, and no row is read twice.
- * 3. Follow the tail: when a page comes back short, everything below the horizon is out. Once
- *    the horizon has passed X0, every row that existed at the start has been exported. Then
- *    take the xmax X1 of that moment and follow the tail once more until the horizon passes
- *    X1, so every change committed before the export caught up is in it too: done. While an
- *    older transaction holds the horizon back, wait and poll.
+ * 2. Take the horizon H: the xmin of the current snapshot (leaving out transactions of other
+ *    databases, see HORIZON_SQL). Every transaction below it that could write here has ended,
+ *    so the set of rows with `txid < H` can only lose rows (an update gives a row a new txid,
+ *    above H), never gain one. Page through that set in (txid, key) order: rows whose ids were
+ *    assigned early but committed late are not skipped, and no row is read twice. The next
+ *    page is asked for as soon as a page arrives, before the page is handed on, so the
+ *    database reads and renders one page while the caller writes out the one before.
+ * 3. Follow the tail: when a page comes back short, everything below H is out; take a new
+ *    horizon and go on from the same cursor. Once the horizon has passed X0, every row that
+ *    existed at the start has been exported. Then take the xmax X1 of that moment (with the
+ *    next horizon, after the short page) and follow the tail once more until the horizon
+ *    passes X1, so every change committed before the export caught up is in it too: done.
+ *    While an older transaction holds the horizon back, wait and poll.
  *
  * Rows changed during the export carry a new txid and appear again at the tail with
  * `change: 'updated'`; rows that existed at the start come with `change: 'existing'` and rows
  * inserted since with `'created'`. `summary` holds the counts once the generator is done.
+ * At most two pages are held at a time: the one handed on and the next one being read.
  *
  * @example
- * const exp = consistentExport(db, linkSource(workspaceId));
- * for await (const row of exp.rows) write(row);
+ * const exp = consistentPages(db, clickChunkSource({ workspaceId }, 'ndjson'));
+ * for await (const page of exp.pages) write(page.text);
  * console.log(exp.summary());
  */
-export function consistentExport<T>(
+export function consistentPages<P>(
   db: Database,
-  source: ExportSource<T>,
+  source: PagedSource<P>,
   options: ConsistentExportOptions = {},
-): { rows: AsyncGenerator<KeyedRow<T>>; summary: () => ExportSummary | undefined } {
+): { pages: AsyncGenerator<P>; summary: () => ExportSummary | undefined } {
   const pageSize = options.pageSize ?? 2000;
   const pollMs = options.pollMs ?? 25;
   const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
   let summary: ExportSummary | undefined;
+  const cancelled = () => {
+    if (options.signal?.aborted) throw new AppError('unavailable', 'The export was cancelled.');
+  };
 
-  async function* rows(): AsyncGenerator<KeyedRow<T>> {
+  async function* pages(): AsyncGenerator<P> {
     const startedAt = new Date().toISOString();
     const [start] = await db.query<{ snap: string; xmax: string }>(
       `SELECT pg_current_snapshot()::text AS snap, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
@@ -119,35 +158,53 @@ export function consistentExport<T>(
     const snapshot = start!.snap;
     const startXmax = BigInt(start!.xmax);
     const counts = { rows: 0, existing: 0, created: 0, updated: 0 };
-    let after: { txid: string; key: string } | undefined;
+    let after: Cursor | undefined;
     let stalledSince: number | undefined;
     let horizon = '0';
     let target = startXmax;
     let tailTarget: bigint | undefined;
+    let caughtUp = false;
+    const fetch = (cursor: Cursor | undefined, h: string) => {
+      const p = source.page(db, cursor, h, snapshot, pageSize);
+      // Handled here too: a page read ahead may be dropped when the caller stops early.
+      p.catch(() => undefined);
+      return p;
+    };
     for (;;) {
-      if (options.signal?.aborted) throw new AppError('unavailable', 'The export was cancelled.');
+      cancelled();
       const [h] = await db.query<{ h: string; m: string }>(HORIZON_SQL);
       horizon = h!.h;
-      const page = await source.page(db, after, horizon, snapshot, pageSize);
-      for (const row of page) {
-        counts.rows++;
-        counts[row.change]++;
-        yield row;
-      }
-      const last = page[page.length - 1];
-      if (last !== undefined) after = { txid: last.txid, key: last.key };
-      if (page.length === pageSize) {
-        stalledSince = undefined;
-        continue;
-      }
-      if (BigInt(horizon) >= target) {
-        // Caught up with the start. Follow the tail once more, up to everything committed
-        // by now, so changes made while the export ran are in it too; then stop.
-        if (tailTarget !== undefined) break;
+      if (caughtUp && tailTarget === undefined) {
+        // Caught up with the start: follow the tail once more, up to everything committed by
+        // now, so changes made while the export ran are in it too.
         tailTarget = BigInt(h!.m);
         target = tailTarget;
-        if (BigInt(horizon) >= target) break;
       }
+      let progressed = false;
+      let next: Promise<P> | undefined = fetch(after, horizon);
+      while (next !== undefined) {
+        const page: P = await next;
+        next = undefined;
+        const info = source.info(page);
+        if (info.last !== undefined) after = info.last;
+        if (info.rows === pageSize) {
+          // Read the next page (same horizon) while this one is handed on.
+          cancelled();
+          next = fetch(after, horizon);
+          progressed = true;
+        }
+        counts.rows += info.rows;
+        counts.existing += info.existing;
+        counts.created += info.created;
+        counts.updated += info.updated;
+        if (info.rows > 0) yield page;
+      }
+      if (BigInt(horizon) >= target) {
+        if (tailTarget !== undefined) break;
+        caughtUp = true;
+        continue;
+      }
+      if (progressed) stalledSince = undefined;
       stalledSince ??= Date.now();
       if (Date.now() - stalledSince > stallTimeoutMs) {
         throw new AppError(
@@ -166,5 +223,41 @@ export function consistentExport<T>(
     };
   }
 
-  return { rows: rows(), summary: () => summary };
+  return { pages: pages(), summary: () => summary };
+}
+
+/**
+ * {@link consistentPages} row by row, for sources that return rows as objects.
+ *
+ * @example
+ * const exp = consistentExport(db, linkSource(workspaceId));
+ * for await (const row of exp.rows) write(row);
+ * console.log(exp.summary());
+ */
+export function consistentExport<T>(
+  db: Database,
+  source: ExportSource<T>,
+  options: ConsistentExportOptions = {},
+): { rows: AsyncGenerator<KeyedRow<T>>; summary: () => ExportSummary | undefined } {
+  const exp = consistentPages(db, rowPages(source), options);
+  async function* rows(): AsyncGenerator<KeyedRow<T>> {
+    for await (const page of exp.pages) yield* page;
+  }
+  return { rows: rows(), summary: exp.summary };
+}
+
+function rowPages<T>(source: ExportSource<T>): PagedSource<KeyedRow<T>[]> {
+  return {
+    page: (q, after, horizon, snapshot, limit) => source.page(q, after, horizon, snapshot, limit),
+    info(page) {
+      const counts = { existing: 0, created: 0, updated: 0 };
+      for (const row of page) counts[row.change]++;
+      const last = page[page.length - 1];
+      return {
+        rows: page.length,
+        ...counts,
+        last: last === undefined ? undefined : { txid: last.txid, key: last.key },
+      };
+    },
+  };
 }

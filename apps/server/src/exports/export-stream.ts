@@ -86,21 +86,37 @@ export function exportLines(
   o: ExportLinesOptions,
 ): Readable {
   async function* chunks(): AsyncGenerator<string> {
+    let chunk = '';
+    for await (const r of rows) {
+      chunk += r.data;
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk !== '') yield chunk;
+  }
+  return exportChunks(chunks(), summary, o);
+}
+
+/**
+ * Like {@link exportLines}, for sources that hand over whole pages of ready-made lines: each
+ * string holds complete lines (in the output format unsorted, NDJSON sorted) and is sent as
+ * it comes, one write a page.
+ */
+export function exportChunks(
+  pages: AsyncIterable<string>,
+  summary: () => ExportSummary | undefined,
+  o: ExportLinesOptions,
+): Readable {
+  async function* chunks(): AsyncGenerator<string> {
     if (o.format === 'csv' && o.header !== undefined) yield o.header;
     try {
       if (o.sortBy === undefined) {
-        let chunk = '';
-        for await (const r of rows) {
-          chunk += r.data;
-          if (chunk.length >= CHUNK_CHARS) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        if (chunk !== '') yield chunk;
+        yield* pages;
       } else {
         async function* source(): AsyncGenerator<Uint8Array> {
-          for await (const r of rows) yield Buffer.from(r.data);
+          for await (const page of pages) yield Buffer.from(page);
         }
         const toCsv = o.toCsv ?? ((line: string) => line);
         let chunk = '';

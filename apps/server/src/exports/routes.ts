@@ -4,12 +4,9 @@ import { AppError } from '../errors.js';
 import type { Database } from '../infra/db/database.js';
 import type { LinkService } from '../links/link-service.js';
 import { consistentExport, type ExportSummary } from './consistent-export.js';
-import { exportBody, exportLines } from './export-stream.js';
-import { csvLine } from './format.js';
-import { CLICK_COLUMNS, clickLineSource, LINK_COLUMNS, linkSource } from './sources.js';
-
-/** Rows per page of a click export (lines rendered by the database). */
-const CLICK_PAGE_SIZE = 10_000;
+import { clickExport } from './click-export.js';
+import { exportBody } from './export-stream.js';
+import { LINK_COLUMNS, linkSource } from './sources.js';
 
 export interface ExportRoutesOptions {
   readonly db: Database;
@@ -117,28 +114,15 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
       const linkId =
         req.query.code === undefined ? undefined : (await links.get(ws, req.query.code)).id;
       const filter = { workspaceId: ws, linkId, from, to };
-      const sortBy = req.query.sort;
-      // Sorted exports sort NDJSON lines (by their field), then turn them into CSV if asked.
-      const exp = consistentExport(
-        db,
-        clickLineSource(filter, sortBy === undefined ? format : 'ndjson'),
-        { pageSize: CLICK_PAGE_SIZE },
-      );
+      const exp = clickExport(db, filter, {
+        format,
+        sortBy: req.query.sort,
+        sortBufferBytes: opts.sortBufferBytes,
+        onError: (err) => req.log.error({ err }, 'clicks export failed'),
+      });
       reply.headers(headers(format, 'clicks'));
       if (format === 'csv') trailer(reply, exp.summary);
-      return reply.send(
-        exportLines(exp.rows, exp.summary, {
-          format,
-          header: csvLine([...CLICK_COLUMNS, 'change']),
-          sortBy,
-          toCsv: (line) => {
-            const row = JSON.parse(line) as Record<string, unknown>;
-            return csvLine([...CLICK_COLUMNS.map((c) => row[c]), row['change']]);
-          },
-          sortBufferBytes: opts.sortBufferBytes,
-          onError: (err) => req.log.error({ err }, 'clicks export failed'),
-        }),
-      );
+      return reply.send(exp.body);
     },
   );
 };
