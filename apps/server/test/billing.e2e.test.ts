@@ -121,6 +121,10 @@ describe.each(availableModes())('billing API and premium aliases (%s)', (mode) =
     const ws = await workspace();
     await deposit(ws.admin, { amount: 2 });
     const alias = mode === 'embedded' ? 'pe1' : 'ps1';
+    const announced: string[] = [];
+    const off = svc.built.analytics.bus.on('link.created', (e) => {
+      announced.push(e.data.link.code);
+    });
     const res = await createLink(ws.member, alias);
     expect(res.statusCode).toBe(201);
     const link = res.json<{ code: string; id: number }>();
@@ -143,10 +147,10 @@ describe.each(availableModes())('billing API and premium aliases (%s)', (mode) =
     });
     expect(items[1]).toMatchObject({ type: 'CreditsDeposited', delta: 2 });
 
-    const events = await svc.built.runtime.db.query<{ payload: { link: { code: string } } }>(
-      `SELECT payload FROM event_outbox WHERE type = 'link.created'`,
-    );
-    expect(events.map((e) => e.payload.link.code)).toContain(alias);
+    for (let i = 0; i < 500 && !announced.includes(alias); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    off();
+    expect(announced).toContain(alias);
     expect((await inject({ method: 'GET', url: `/${alias}` })).statusCode).toBe(302);
   });
 

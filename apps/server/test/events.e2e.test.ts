@@ -13,6 +13,17 @@ async function until<T>(fn: () => T | undefined, ms = 10_000): Promise<T> {
   }
 }
 
+/** Polls `read` until `done` holds (or 5 s pass) and returns the last value read. */
+async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const end = Date.now() + 5_000;
+  let v = await read();
+  while (!done(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20));
+    v = await read();
+  }
+  return v;
+}
+
 describe.each(availableModes())(
   'domain events through the transactional outbox (%s mode)',
   (mode) => {
@@ -31,6 +42,11 @@ describe.each(availableModes())(
     afterAll(async () => {
       await svc?.close();
     });
+
+    const outboxRows = () =>
+      svc.built.runtime.db
+        .query<{ n: number }>(`SELECT count(*)::int AS n FROM event_outbox`)
+        .then((r) => r[0]!.n);
 
     const inject: TestService['built']['app']['inject'] = ((
       ...args: Parameters<TestService['built']['app']['inject']>
@@ -64,17 +80,12 @@ describe.each(availableModes())(
       });
       expect(mine[1]!.data).toMatchObject({ link: { title: 'Renamed' }, changed: ['title'] });
       expect(new Set(mine.map((e) => e.id)).size).toBe(3);
-      // Every dispatched event is marked so, nothing left pending.
-      const pending = await svc.built.runtime.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM event_outbox WHERE dispatched_at IS NULL`,
-      );
-      expect(pending[0]!.n).toBe(0);
+      // Every event every handler took is deleted: nothing is left in the outbox.
+      expect(await eventually(outboxRows, (n) => n === 0)).toBe(0);
     });
 
     it('writes no event for a change that is refused or rolled back', async () => {
-      const before = await svc.built.runtime.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM event_outbox`,
-      );
+      const from = seen.length;
       const taken = await inject({
         method: 'POST',
         url: '/api/v1/links',
@@ -110,13 +121,78 @@ describe.each(availableModes())(
           throw new Error('the change failed');
         }),
       ).rejects.toThrow('the change failed');
-      const after = await svc.built.runtime.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM event_outbox`,
+      // A change committed afterwards: the relay goes in outbox order, so once its event is
+      // delivered, any event committed before it would have been delivered too.
+      const sentinel = await inject({
+        method: 'POST',
+        url: '/api/v1/links',
+        headers: auth(),
+        payload: { url: 'https://example.com/after', alias: `ev-after-${mode}` },
+      });
+      expect(sentinel.statusCode).toBe(201);
+      await until(() =>
+        seen.some((e) => (e.data as { link: { code: string } }).link.code === `ev-after-${mode}`)
+          ? true
+          : undefined,
       );
-      expect(after[0]!.n).toBe(before[0]!.n);
+      const codes = seen
+        .slice(from)
+        .map((e) => `${e.type} ${(e.data as { link: { code: string } }).link.code}`);
+      expect(codes).toEqual([`link.created ev-after-${mode}`]);
+      const ghost = await svc.built.runtime.db.query(
+        `SELECT 1 FROM event_outbox WHERE payload->'link'->>'code' = 'ghost'`,
+      );
+      expect(ghost).toHaveLength(0);
     });
 
-    it('retries an event whose handler failed until it succeeds, then marks it dispatched', async () => {
+    it('builds link.created from the stored row: the same fields the link answer has', async () => {
+      const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+      const res = await inject({
+        method: 'POST',
+        url: '/api/v1/links',
+        headers: auth(),
+        payload: {
+          url: 'https://example.com/full?x=1#f',
+          alias: `ev-full-${mode}`,
+          title: 'Full "quoted" title',
+          tags: ['a', 'b c'],
+          expiresAt,
+          maxClicks: 7,
+          redirectType: 308,
+        },
+      });
+      expect(res.statusCode).toBe(201);
+      const [link] = await svc.built.runtime.db.query<{ id: number }>(
+        `SELECT id FROM links WHERE code = $1`,
+        [`ev-full-${mode}`],
+      );
+      const event = await until(() =>
+        seen.find(
+          (e) =>
+            e.type === 'link.created' &&
+            (e.data as { link: { code: string } }).link.code === `ev-full-${mode}`,
+        ),
+      );
+      expect(event.data).toEqual({
+        link: {
+          id: Number(link!.id),
+          workspaceId: 1,
+          code: `ev-full-${mode}`,
+          url: 'https://example.com/full?x=1#f',
+          isAlias: true,
+          redirectType: 308,
+          title: 'Full "quoted" title',
+          tags: ['a', 'b c'],
+          expiresAt,
+          maxClicks: 7,
+        },
+      });
+      expect(event.id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+    });
+
+    it('retries an event whose handler failed until it succeeds, then deletes it', async () => {
       let failures = 0;
       const delivered: string[] = [];
       const off = svc.built.analytics.bus.on('link.created', (e) => {
@@ -136,19 +212,13 @@ describe.each(availableModes())(
         });
         await until(() => (delivered.length > 0 ? true : undefined), 15_000);
         expect(failures).toBe(2);
-        // The relay marks the event after every handler of it has finished, not just this one.
-        const query = () =>
-          svc.built.runtime.db.query<{ attempts: number; dispatched: boolean }>(
-            `SELECT attempts, dispatched_at IS NOT NULL AS dispatched FROM event_outbox
-            WHERE event_id = $1`,
-            [delivered[0]],
-          );
-        let [row] = await query();
-        for (let i = 0; i < 100 && row?.dispatched !== true; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-          [row] = await query();
-        }
-        expect(row).toEqual({ attempts: 3, dispatched: true });
+        // Once every handler of it has finished, the relay deletes the event.
+        const rows = () =>
+          svc.built.runtime.db
+            .query(`SELECT 1 FROM event_outbox WHERE event_id = $1`, [delivered[0]])
+            .then((r) => r.length);
+        expect(await eventually(rows, (n) => n === 0)).toBe(0);
+        expect(delivered).toHaveLength(1);
       } finally {
         off();
       }

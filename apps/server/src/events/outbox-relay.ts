@@ -1,6 +1,6 @@
 import type { Database } from '../infra/db/database.js';
 import type { EventBus } from './event-bus.js';
-import { claimPending, markDispatched, markFailed, pruneDispatched } from './outbox.js';
+import { claimPending, markFailed, pruneSetAside, removeDispatched } from './outbox.js';
 
 export interface OutboxRelayOptions {
   /** Pause between polls when the outbox was empty. Default 200 ms. */
@@ -11,7 +11,7 @@ export interface OutboxRelayOptions {
   readonly leaseMs?: number;
   /** Attempts before an event is set aside as dispatched with its last error. Default 10. */
   readonly maxAttempts?: number;
-  /** Dispatched events are deleted after this long. Default 1 day. */
+  /** Events set aside after `maxAttempts` are kept this long for operators. Default 7 days. */
   readonly retainMs?: number;
   readonly onError?: (err: unknown) => void;
   /** Called for an event that failed `maxAttempts` times and is set aside. */
@@ -20,9 +20,11 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves committed events from the outbox to the in-process bus: claim a batch (several
- * relays share the work), deliver it to the bus in order, mark it dispatched. Delivery is at-least-once:
- * a relay that dies after publishing and before marking leaves the claim to lapse, and the
- * event is published again. A handler that fails makes the event retry with backoff.
+ * relays share the work), deliver it to the bus in order, delete what every handler took. Delivery is at-least-once:
+ * a relay that dies after publishing and before deleting leaves the claim to lapse, and the
+ * event is published again. A handler that fails makes the event retry with backoff; after
+ * `maxAttempts` the event is set aside (kept with its error, `dispatched_at` set, for
+ * `retainMs`).
  *
  * @example
  * const relay = new OutboxRelay(db, bus, { pollMs: 100 });
@@ -47,7 +49,7 @@ export class OutboxRelay {
       batchSize: options.batchSize ?? 500,
       leaseMs: options.leaseMs ?? 30_000,
       maxAttempts: options.maxAttempts ?? 10,
-      retainMs: options.retainMs ?? 86_400_000,
+      retainMs: options.retainMs ?? 7 * 86_400_000,
     };
   }
 
@@ -94,10 +96,10 @@ export class OutboxRelay {
       if (giveUp) this.options.onGiveUp?.(row.event.id, err);
       else this.options.onError?.(err);
     }
-    await markDispatched(this.db, done);
+    await removeDispatched(this.db, done);
     if (Date.now() - this.#lastPrune > 60_000) {
       this.#lastPrune = Date.now();
-      await pruneDispatched(this.db, this.#o.retainMs);
+      await pruneSetAside(this.db, this.#o.retainMs);
     }
     return rows.length;
   }

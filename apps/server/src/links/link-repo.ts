@@ -1,4 +1,3 @@
-import type { DomainEvent } from '../events/domain-events.js';
 import type { Queryable } from '../infra/db/database.js';
 import type { Link, RedirectType } from './link.js';
 
@@ -64,59 +63,60 @@ export async function allocateIds(q: Queryable, n: number): Promise<number[]> {
 }
 
 /**
- * Inserts the rows whose code is free and, for each row inserted, its event (`events[i]` is the
- * event of `rows[i]`) into the outbox — one statement, so one round trip, atomic even outside
- * a transaction. Returns the inserted links; a row missing from the result lost its code to an
- * existing link, and its event was not written.
+ * Inserts the rows whose code is free and, with `withEvents`, the `link.created` event of each
+ * row inserted into the outbox — one statement, so one round trip, atomic even outside a
+ * transaction. The events are built by the database from the inserted rows (the same fields as
+ * `linkSnapshot`, a fresh UUID each), so a link's data crosses the wire once. Returns the
+ * inserted links; a row missing from the result lost its code to an existing link, and no
+ * event was written for it.
  */
 export async function insertLinks(
   q: Queryable,
   rows: readonly NewLinkRow[],
-  events: readonly DomainEvent[] = [],
+  withEvents = false,
 ): Promise<Link[]> {
   if (rows.length === 0) return [];
-  const payload = rows.map((r, i) => {
-    const e = events[i];
-    return {
-      id: r.id,
-      workspace_id: r.workspaceId,
-      code: r.code,
-      is_alias: r.isAlias,
-      url: r.url,
-      redirect_type: r.redirectType,
-      title: r.title,
-      tags: r.tags,
-      expires_at: r.expiresAt?.toISOString() ?? null,
-      max_clicks: r.maxClicks,
-      ...(e !== undefined
-        ? { event_id: e.id, event_type: e.type, event_data: e.data, occurred_at: e.occurredAt }
-        : {}),
-    };
-  });
+  const payload = rows.map((r) => ({
+    id: r.id,
+    workspace_id: r.workspaceId,
+    code: r.code,
+    is_alias: r.isAlias,
+    url: r.url,
+    redirect_type: r.redirectType,
+    title: r.title,
+    tags: r.tags,
+    expires_at: r.expiresAt?.toISOString() ?? null,
+    max_clicks: r.maxClicks,
+  }));
   // Only what the database decides comes back: the rest of each link is what was sent.
   const inserted = await q.query<{ id: number | string; created_at: Date }>(
-    `WITH r AS MATERIALIZED (
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, workspace_id bigint, code text,
-              is_alias boolean, url text, redirect_type smallint, title text, tags text[],
-              expires_at timestamptz, max_clicks bigint, event_id uuid, event_type text,
-              event_data jsonb, occurred_at timestamptz)
-     ), ins AS (
+    `WITH ins AS (
        INSERT INTO links (id, workspace_id, code, is_alias, url, redirect_type, title, tags,
                           expires_at, max_clicks)
        SELECT r.id, r.workspace_id, r.code, r.is_alias, r.url, r.redirect_type, r.title,
               coalesce(r.tags, '{}'), r.expires_at, r.max_clicks
-       FROM r
+       FROM json_to_recordset($1::json) AS r(id bigint, workspace_id bigint, code text,
+            is_alias boolean, url text, redirect_type smallint, title text, tags text[],
+            expires_at timestamptz, max_clicks bigint)
        ON CONFLICT (code) DO NOTHING
-       RETURNING id, created_at
+       RETURNING id, workspace_id, code, is_alias, url, redirect_type, title, tags, expires_at,
+                 max_clicks, created_at
      ), outbox AS (
        INSERT INTO event_outbox (event_id, type, payload, occurred_at)
-       SELECT r.event_id, r.event_type, r.event_data, r.occurred_at
-       FROM r JOIN ins ON ins.id = r.id
-       WHERE r.event_id IS NOT NULL
-       ORDER BY r.id
+       SELECT gen_random_uuid(), 'link.created',
+              jsonb_build_object('link', jsonb_build_object(
+                'id', id, 'workspaceId', workspace_id, 'code', code, 'url', url,
+                'isAlias', is_alias, 'redirectType', redirect_type, 'title', title,
+                'tags', to_jsonb(tags),
+                'expiresAt', to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'maxClicks', max_clicks)),
+              created_at
+       FROM ins
+       WHERE $2::boolean
+       ORDER BY id
      )
-     SELECT * FROM ins`,
-    [JSON.stringify(payload)],
+     SELECT id, created_at FROM ins`,
+    [JSON.stringify(payload), withEvents],
   );
   const sent = new Map(rows.map((r) => [r.id, r]));
   return inserted.map(({ id, created_at }) => {
@@ -184,7 +184,8 @@ export async function listLinks(q: Queryable, f: ListFilter): Promise<Link[]> {
   }
   if (f.tag !== undefined) {
     params.push([f.tag]);
-    where.push(`tags @> $${params.length}::text[]`);
+    // The first condition lets the planner use the partial tags index (links with tags only).
+    where.push(`tags <> '{}' AND tags @> $${params.length}::text[]`);
   }
   if (f.status === 'expired') where.push('expires_at IS NOT NULL AND expires_at <= now()');
   if (f.status === 'active') where.push('(expires_at IS NULL OR expires_at > now())');

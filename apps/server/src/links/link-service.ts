@@ -278,11 +278,10 @@ export class LinkService {
       });
       // The links and their link.created events commit together (transactional outbox): one
       // statement inserts both; a transaction is opened only when an extension saves more.
-      const events = rows.map((row) => domainEvent('link.created', { link: linkSnapshot(row) }));
       const extension = this.deps.extension;
       const saves = remaining.some((p) => extras[p.index] !== undefined);
       const insert = async (tx: Queryable) => {
-        const links = await repo.insertLinks(tx, rows, events);
+        const links = await repo.insertLinks(tx, rows, true);
         if (extension !== undefined && saves) {
           const byCode = new Map(links.map((l) => [l.code, l]));
           for (const [i, p] of remaining.entries()) {
