@@ -1,5 +1,4 @@
 import type { StreamAdapter, StreamConsumer, StreamMessage } from '@linkforge/stream';
-import { LRUCache } from 'lru-cache';
 import type { Database } from '../infra/db/database.js';
 import { parseClickMessage, type ClickMessage } from './click-message.js';
 import {
@@ -31,7 +30,7 @@ export interface BatchStats {
   readonly lagsMs: readonly number[];
   /** Milliseconds spent enriching the batch (GeoIP, user agent, visitor hash). */
   readonly enrichMs: number;
-  /** Milliseconds in each group of statements of the committed attempt. */
+  /** Milliseconds of the committed attempt: parameters built, then the statement. */
   readonly timings: StoreTimings;
   /** Milliseconds of the whole transaction, commit included (all attempts). */
   readonly transactionMs: number;
@@ -47,11 +46,6 @@ export interface ClickWorkerOptions {
   readonly consumers?: number;
   /** Name prefix of the consumers inside the group (a restart reusing it resumes its pending events at once). */
   readonly name?: string;
-  /**
-   * Link visitor keys remembered as already stored (per process), whose set inserts are
-   * skipped. Default 200,000; 0 turns it off.
-   */
-  readonly knownVisitors?: number;
   readonly onBatch?: (stats: BatchStats) => void;
   readonly onError?: (err: unknown) => void;
   readonly onReject?: (reason: string, message: StreamMessage<unknown>) => void;
@@ -74,7 +68,6 @@ export class ClickWorker {
   readonly #salts = new Map<string, Buffer>();
   readonly #workspaces = new Map<number, number>();
   readonly #months = new Set<string>();
-  readonly #known: LRUCache<string, true> | undefined;
   #consumers: StreamConsumer<ClickMessage>[] = [];
   #runs: Promise<void>[] = [];
   #maintenance: NodeJS.Timeout | undefined;
@@ -85,10 +78,7 @@ export class ClickWorker {
     private readonly db: Database,
     private readonly enricher: Enricher,
     private readonly options: ClickWorkerOptions,
-  ) {
-    const known = options.knownVisitors ?? 200_000;
-    this.#known = known > 0 ? new LRUCache<string, true>({ max: known }) : undefined;
-  }
+  ) {}
 
   /** Joins the consumer group with `options.consumers` consumers and starts consuming. */
   static async start(
@@ -194,17 +184,10 @@ export class ClickWorker {
     const enrichMs = performance.now() - enrichStart;
 
     const txStart = performance.now();
-    let result: StoreResult = {
-      stored: 0,
-      presentVisitors: [],
-      timings: { raw: 0, visitors: 0, rollups: 0 },
-    };
-    const known = this.#known;
+    let result: StoreResult = { stored: 0, timings: { prepare: 0, statement: 0 } };
     for (let attempt = 0; rows.length > 0; attempt++) {
       try {
-        result = await this.db.transaction((tx) =>
-          storeClicks(tx, rows, known === undefined ? {} : { knownVisitors: known }),
-        );
+        result = await this.db.transaction((tx) => storeClicks(tx, rows));
         break;
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -213,8 +196,6 @@ export class ClickWorker {
       }
     }
     const transactionMs = performance.now() - txStart;
-    // Committed: these visitors are in their link's set for good (until pruned with their day).
-    if (known !== undefined) for (const key of result.presentVisitors) known.set(key, true);
     const done = Date.now();
     this.#handled += batch.length;
     this.options.onBatch?.({

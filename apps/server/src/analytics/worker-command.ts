@@ -60,9 +60,8 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
     received: 0,
     stored: 0,
     enrich: 0,
-    raw: 0,
-    visitors: 0,
-    rollups: 0,
+    prepare: 0,
+    statement: 0,
     tx: 0,
   };
   const report = () => {
@@ -75,9 +74,8 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
         received: totals.received,
         stored: totals.stored,
         enrichMs: ms(totals.enrich),
-        rawMs: ms(totals.raw),
-        visitorsMs: ms(totals.visitors),
-        rollupsMs: ms(totals.rollups),
+        prepareMs: ms(totals.prepare),
+        statementMs: ms(totals.statement),
         transactionMs: ms(totals.tx),
       }),
     );
@@ -97,9 +95,8 @@ export async function runWorker(config: Config, args: string[]): Promise<number>
         totals.received += s.received;
         totals.stored += s.stored;
         totals.enrich += s.enrichMs;
-        totals.raw += s.timings.raw;
-        totals.visitors += s.timings.visitors;
-        totals.rollups += s.timings.rollups;
+        totals.prepare += s.timings.prepare;
+        totals.statement += s.timings.statement;
         totals.tx += s.transactionMs;
       },
       onError: (err) =>
