@@ -3,7 +3,9 @@
  * (inserted in transactions of 5,000, as workers write them), for --runs rounds, in an order
  * that rotates each round:
  *   - in process: the consistent click export as the endpoint runs it (NDJSON and CSV),
- *     against a naive keyset by `seq` alone with the same rendering (no horizon, no tail);
+ *     against a naive keyset by `seq` alone with the same rendering (no horizon, no tail),
+ *     the row-at-a-time API over the same lines (`consistentExport` + `exportLines`), and the
+ *     endpoint's path reading one page at a time (`parallel: 1`) instead of two at once;
  *   - over HTTP: `GET /api/v1/exports/clicks` (NDJSON and CSV) from a `linkforge serve`
  *     process, the row count checked.
  * Rows/s are medians over the runs. Memory: the peak RSS of this process above its level
@@ -24,7 +26,9 @@ import { parseArgs } from 'node:util';
 import { createTestDatabase } from '@linkforge/testkit';
 import { ensurePartitions } from '../src/analytics/click-store.js';
 import { clickExport } from '../src/exports/click-export.js';
-import { clickLineSql } from '../src/exports/sources.js';
+import { consistentExport } from '../src/exports/consistent-export.js';
+import { exportLines } from '../src/exports/export-stream.js';
+import { clickLineSource, clickLineSql } from '../src/exports/sources.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
 import { openPostgres } from '../src/infra/db/postgres.js';
@@ -104,10 +108,22 @@ async function naive(db: Database): Promise<{ rows: number; bytes: number }> {
 async function consistent(
   db: Database,
   format: 'ndjson' | 'csv',
+  parallel?: number,
 ): Promise<{ rows: number; bytes: number }> {
-  const exp = clickExport(db, { workspaceId: 1 }, { format });
+  const exp = clickExport(db, { workspaceId: 1 }, { format, ...(parallel ? { parallel } : {}) });
   let bytes = 0;
   for await (const chunk of exp.body) bytes += (chunk as Buffer).length;
+  return { rows: exp.summary()!.rows, bytes };
+}
+
+/** The row-at-a-time API over the same lines (consistentExport + exportLines). */
+async function rowByRow(db: Database): Promise<{ rows: number; bytes: number }> {
+  const exp = consistentExport(db, clickLineSource({ workspaceId: 1 }, 'ndjson'), {
+    pageSize: 10_000,
+  });
+  let bytes = 0;
+  for await (const chunk of exportLines(exp.rows, exp.summary, { format: 'ndjson' }))
+    bytes += (chunk as Buffer).length;
   return { rows: exp.summary()!.rows, bytes };
 }
 
@@ -216,7 +232,15 @@ try {
     RATE_LIMIT_ENABLED: 'false',
   });
 
-  const kinds = ['naive', 'ndjson', 'csv', 'http ndjson', 'http csv'] as const;
+  const kinds = [
+    'naive',
+    'ndjson',
+    'csv',
+    'http ndjson',
+    'http csv',
+    'ndjson rows',
+    'ndjson 1 page',
+  ] as const;
   const results = new Map<(typeof kinds)[number], Measure[]>(kinds.map((k) => [k, []]));
   const run = async (k: (typeof kinds)[number]): Promise<Measure> => {
     switch (k) {
@@ -229,6 +253,10 @@ try {
         return overHttp(server!, address, 'ndjson', ROWS);
       case 'http csv':
         return overHttp(server!, address, 'csv', ROWS);
+      case 'ndjson rows':
+        return inProcess(() => rowByRow(db));
+      case 'ndjson 1 page':
+        return inProcess(() => consistent(db, 'ndjson', 1));
     }
   };
   // A first pass sets hint bits and warms the caches; not counted.
@@ -255,7 +283,7 @@ try {
     const ms = results.get(k)!;
     const rate = median(ms.map((m) => (m.rows / m.ms) * 1000));
     console.log(
-      `${k.padEnd(12)} ${fmt(rate).padStart(9)} rows/s (median; ratio to naive ${(rate / naiveRate).toFixed(2)}), ${(ms[0]!.bytes / 1e6).toFixed(1)} MB, peak RSS +${mib(Math.max(...ms.map((m) => m.rss)))} MiB`,
+      `${k.padEnd(14)} ${fmt(rate).padStart(9)} rows/s (median; ratio to naive ${(rate / naiveRate).toFixed(2)}), ${(ms[0]!.bytes / 1e6).toFixed(1)} MB, peak RSS +${mib(Math.max(...ms.map((m) => m.rss)))} MiB`,
     );
   }
   console.log(

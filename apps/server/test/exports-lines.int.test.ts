@@ -107,14 +107,17 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
       expect(actual.length).toBeGreaterThan(500 * 60);
       expect(withoutSummary(actual)).toBe(withoutSummary(expected));
       expect(viaLines.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
-      // The endpoint's path: pages of lines, read one ahead, sent a page at a time.
-      const viaPages = clickExport(db, filter, { format, pageSize: 61 });
-      const paged = await text(viaPages.body);
-      expect(withoutSummary(paged)).toBe(withoutSummary(expected));
-      expect(viaPages.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
-      if (format === 'ndjson') {
-        const last = JSON.parse(paged.trimEnd().split('\n').pop()!) as { _summary: unknown };
-        expect(last._summary).toEqual(viaPages.summary());
+      // The endpoint's path: pages of lines, read one ahead or several at once (parallel),
+      // sent a page at a time.
+      for (const parallel of [1, 3]) {
+        const viaPages = clickExport(db, filter, { format, pageSize: 61, parallel });
+        const paged = await text(viaPages.body);
+        expect(withoutSummary(paged)).toBe(withoutSummary(expected));
+        expect(viaPages.summary()).toMatchObject({ rows: 500, existing: 500, created: 0 });
+        if (format === 'ndjson') {
+          const last = JSON.parse(paged.trimEnd().split('\n').pop()!) as { _summary: unknown };
+          expect(last._summary).toEqual(viaPages.summary());
+        }
       }
     }
     // Every line parses back to what the object source holds.
@@ -152,11 +155,11 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
     expect(await text(sortedPages.body)).toBe(sortedExpected);
   });
 
-  it.skipIf(setup.name !== 'PostgreSQL').each(['lines', 'pages'] as const)(
+  it.skipIf(setup.name !== 'PostgreSQL').each(['lines', 'pages', 'parallel pages'] as const)(
     'export every click that existed at the start once, and clicks committed meanwhile once, while 3 connections insert with out-of-order commits (%s)',
     async (path) => {
       const stop = { now: false };
-      let next = path === 'lines' ? 100_000 : 1_000_000;
+      let next = { lines: 100_000, pages: 1_000_000, 'parallel pages': 2_000_000 }[path];
       const commits: bigint[] = [];
       const writer = async (maxPauseMs: number) => {
         const c = new pg.Client({ connectionString: env.url! });
@@ -200,9 +203,11 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
           await new Promise((res) => setImmediate(res));
         }
       } else {
-        // The endpoint's path: pages of lines, the next one read while this one is consumed.
+        // The endpoint's path: pages of lines, the next ones read while this one is consumed
+        // (one ahead, or three at once on three connections).
         const exp = consistentPages(db, clickChunkSource({ workspaceId: WORKSPACE }, 'ndjson'), {
           pageSize: 97,
+          parallel: path === 'pages' ? 1 : 3,
         });
         summary = exp.summary;
         for await (const page of exp.pages) {

@@ -15,6 +15,8 @@ export interface ClickExportOptions {
   readonly onError?: (err: unknown) => void;
   /** Rows per page. Default 10,000. */
   readonly pageSize?: number;
+  /** Pages read at once (`parallel` of consistentPages). Default 2 on PostgreSQL, 1 on PGlite. */
+  readonly parallel?: number;
 }
 
 /** The consistent export of raw clicks as the endpoint sends it: body and summary. */
@@ -27,7 +29,12 @@ export function clickExport(
   const exp = consistentPages(
     db,
     clickChunkSource(filter, o.sortBy === undefined ? o.format : 'ndjson'),
-    { pageSize: o.pageSize ?? CLICK_PAGE_SIZE },
+    {
+      pageSize: o.pageSize ?? CLICK_PAGE_SIZE,
+      // PostgreSQL renders two pages at once on two connections (two cores); PGlite runs one
+      // query at a time in this process: there the next page is only read ahead.
+      parallel: o.parallel ?? (db.kind === 'postgres' ? 2 : 1),
+    },
   );
   async function* texts(): AsyncGenerator<string> {
     for await (const page of exp.pages) yield page.text;

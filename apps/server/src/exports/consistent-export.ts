@@ -51,14 +51,27 @@ export interface PageInfo {
  * objects, or a page of ready-made lines): same contract as {@link ExportSource.page}.
  */
 export interface PagedSource<P> {
+  /** With `until`: the rows after `after` up to `until` included (at most `limit`). */
   page(
     q: Queryable,
     after: Cursor | undefined,
     horizon: string,
     snapshot: string,
     limit: number,
+    until?: Cursor,
   ): Promise<P>;
   info(page: P): PageInfo;
+  /**
+   * The position of the `limit`-th row after `after` with `txid < horizon`, or undefined when
+   * there are fewer: where a page will end, known before the page is read, so that several
+   * pages can be read at once (cheap: no rendering). Optional.
+   */
+  bound?(
+    q: Queryable,
+    after: Cursor | undefined,
+    horizon: string,
+    limit: number,
+  ): Promise<Cursor | undefined>;
 }
 
 export interface ExportSummary {
@@ -85,6 +98,11 @@ export interface ConsistentExportOptions {
    */
   readonly stallTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Pages read at once, on as many connections, when the source has `bound` (the database
+   * renders them in parallel). Default 1: the next page is read while one is handed on.
+   */
+  readonly parallel?: number;
 }
 
 /**
@@ -145,6 +163,7 @@ export function consistentPages<P>(
   const pageSize = options.pageSize ?? 2000;
   const pollMs = options.pollMs ?? 25;
   const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
+  const parallel = options.parallel ?? 1;
   let summary: ExportSummary | undefined;
   const cancelled = () => {
     if (options.signal?.aborted) throw new AppError('unavailable', 'The export was cancelled.');
@@ -164,8 +183,8 @@ export function consistentPages<P>(
     let target = startXmax;
     let tailTarget: bigint | undefined;
     let caughtUp = false;
-    const fetch = (cursor: Cursor | undefined, h: string) => {
-      const p = source.page(db, cursor, h, snapshot, pageSize);
+    const fetch = (cursor: Cursor | undefined, h: string, until?: Cursor) => {
+      const p = source.page(db, cursor, h, snapshot, pageSize, until);
       // Handled here too: a page read ahead may be dropped when the caller stops early.
       p.catch(() => undefined);
       return p;
@@ -181,7 +200,39 @@ export function consistentPages<P>(
         target = tailTarget;
       }
       let progressed = false;
-      let next: Promise<P> | undefined = fetch(after, horizon);
+      if (parallel > 1 && source.bound !== undefined) {
+        // Pages end where `bound` says, so the next `parallel` pages are read at once; they
+        // are handed on in order. The round ends with the page that `bound` leaves open.
+        const bound = source.bound.bind(source);
+        const ahead: { page: Promise<P>; until: Cursor | undefined }[] = [];
+        let from = after;
+        let last = false;
+        const refill = async () => {
+          while (!last && ahead.length < parallel) {
+            const until = await bound(db, from, horizon, pageSize);
+            ahead.push({ page: fetch(from, horizon, until), until });
+            if (until === undefined) last = true;
+            else from = until;
+          }
+        };
+        await refill();
+        for (let next = ahead.shift(); next !== undefined; next = ahead.shift()) {
+          const page = await next.page;
+          const info = source.info(page);
+          // Every row up to `until` is out, even if some left the range meanwhile.
+          after = next.until ?? info.last ?? after;
+          if (next.until !== undefined) progressed = true;
+          cancelled();
+          await refill();
+          counts.rows += info.rows;
+          counts.existing += info.existing;
+          counts.created += info.created;
+          counts.updated += info.updated;
+          if (info.rows > 0) yield page;
+        }
+      }
+      let next: Promise<P> | undefined =
+        parallel > 1 && source.bound !== undefined ? undefined : fetch(after, horizon);
       while (next !== undefined) {
         const page: P = await next;
         next = undefined;

@@ -136,26 +136,32 @@ function clickPage(
   horizon: string,
   snapshot: string,
   limit: number,
+  until?: Cursor,
 ) {
-  return {
-    where: `workspace_id = $1 AND txid < $2::xid8
+  const cond = `workspace_id = $1 AND txid < $2::xid8
             AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, seq) > ($5::xid8, $6::bigint)'}
             AND ($7::bigint IS NULL OR link_id = $7)
             AND ($8::timestamptz IS NULL OR clicked_at >= $8)
-            AND ($9::timestamptz IS NULL OR clicked_at < $9)
+            AND ($9::timestamptz IS NULL OR clicked_at < $9)`;
+  const params: unknown[] = [
+    f.workspaceId,
+    horizon,
+    limit,
+    snapshot,
+    after?.txid ?? null,
+    after?.key ?? null,
+    f.linkId ?? null,
+    f.from?.toISOString() ?? null,
+    f.to?.toISOString() ?? null,
+  ];
+  if (until !== undefined) params.push(until.txid, until.key);
+  return {
+    cond,
+    where: `${cond}
+            ${until === undefined ? '' : 'AND (txid, seq) <= ($10::xid8, $11::bigint)'}
           ORDER BY clicks.txid, clicks.seq
           LIMIT $3`,
-    params: [
-      f.workspaceId,
-      horizon,
-      limit,
-      snapshot,
-      after?.txid ?? null,
-      after?.key ?? null,
-      f.linkId ?? null,
-      f.from?.toISOString() ?? null,
-      f.to?.toISOString() ?? null,
-    ],
+    params,
   };
 }
 
@@ -279,8 +285,8 @@ export interface LinePage {
 export function clickChunkSource(f: ClickFilter, format: ExportFormat): PagedSource<LinePage> {
   const line = clickLineSql(format, `CASE WHEN e THEN 'existing' ELSE 'created' END`);
   return {
-    async page(q, after, horizon, snapshot, limit) {
-      const { where, params } = clickPage(f, after, horizon, snapshot, limit);
+    async page(q, after, horizon, snapshot, limit, until) {
+      const { where, params } = clickPage(f, after, horizon, snapshot, limit, until);
       const rows = await q.query<{ t: string; k: string; e: boolean; l: string }>(
         `SELECT txid::text AS t, seq::text AS k, e, ${line} AS l
            FROM (SELECT *, pg_visible_in_snapshot(txid, $4::pg_snapshot) AS e
@@ -303,6 +309,20 @@ export function clickChunkSource(f: ClickFilter, format: ExportFormat): PagedSou
         existing,
         last: last === undefined ? undefined : { txid: last.t, key: last.k },
       };
+    },
+    async bound(q, after, horizon, limit) {
+      // The snapshot ($4) plays no part here; it is named only so that its type is known.
+      const { cond, params } = clickPage(f, after, horizon, '', limit);
+      const [b] = await q.query<{ t: string; k: string }>(
+        `SELECT txid::text AS t, seq::text AS k
+           FROM clicks
+          WHERE ${cond} AND $4::text IS NOT NULL
+          ORDER BY clicks.txid, clicks.seq
+         OFFSET $3::int - 1
+          LIMIT 1`,
+        params,
+      );
+      return b === undefined ? undefined : { txid: b.t, key: b.k };
     },
     info: (p) => ({
       rows: p.rows,
