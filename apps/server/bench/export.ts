@@ -13,7 +13,7 @@
  * before each request) above its level before the request.
  *
  * Needs DATABASE_URL; build first (it spawns dist/cli.js). Usage:
- *   npx tsx apps/server/bench/export.ts [--rows 200000] [--runs 3]
+ *   npx tsx apps/server/bench/export.ts [--rows 200000] [--runs 3] [--server-heap MiB]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +37,8 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' },
     runs: { type: 'string', default: '3' },
+    // Old-space limit of the server process (MiB), to show that an export fits in it.
+    'server-heap': { type: 'string' },
   },
 });
 const databaseUrl = process.env['DATABASE_URL'];
@@ -172,7 +174,9 @@ async function freePort(): Promise<number> {
 }
 
 function serve(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const heap = values['server-heap'];
+  const flags = heap === undefined ? [] : [`--max-old-space-size=${Number(heap)}`];
+  const child = spawn(process.execPath, [...flags, CLI, 'serve'], {
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -263,7 +267,7 @@ try {
   await naive(db);
   await consistent(db, 'ndjson');
   console.log(
-    `export bench: ${fmt(ROWS)} clicks, ${RUNS} runs, load average ${loadavg()
+    `export bench: ${fmt(ROWS)} clicks, ${RUNS} runs${values['server-heap'] === undefined ? '' : `, server old space ${values['server-heap']} MiB`}, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
