@@ -5,6 +5,11 @@ import { claimPending, markFailed, pruneSetAside, removeDispatched } from './out
 export interface OutboxRelayOptions {
   /** Pause between polls when the outbox was empty. Default 200 ms. */
   readonly pollMs?: number;
+  /**
+   * Pause after a round that was not full, so that events written meanwhile go together in
+   * the next one (fewer, larger rounds under a steady trickle of changes). Default 20 ms.
+   */
+  readonly lingerMs?: number;
   /** Events claimed per round. Default 500. */
   readonly batchSize?: number;
   /** How long a claim holds before another relay may take the event. Default 30,000 ms. */
@@ -46,6 +51,7 @@ export class OutboxRelay {
   ) {
     this.#o = {
       pollMs: options.pollMs ?? 200,
+      lingerMs: options.lingerMs ?? 20,
       batchSize: options.batchSize ?? 500,
       leaseMs: options.leaseMs ?? 30_000,
       maxAttempts: options.maxAttempts ?? 10,
@@ -66,7 +72,8 @@ export class OutboxRelay {
         .then((n) => {
           this.#running = undefined;
           if (!this.#closed) {
-            this.#timer = setTimeout(tick, n > 0 ? 0 : this.#o.pollMs);
+            const pause = n >= this.#o.batchSize ? 0 : n > 0 ? this.#o.lingerMs : this.#o.pollMs;
+            this.#timer = setTimeout(tick, pause);
             this.#timer.unref();
           }
         });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Queryable } from '../infra/db/database.js';
+import type { Queryable } from '../infra/db/database.js';
 import type { DomainEvent, DomainEventMap, DomainEventType } from './domain-events.js';
 
 /** Builds an event envelope with a fresh id. */
@@ -55,29 +55,19 @@ interface RawRow {
  * relay whose lease has not lapsed are skipped, so several instances can relay at once.
  */
 export async function claimPending(
-  db: Database,
+  q: Queryable,
   limit: number,
   leaseMs: number,
 ): Promise<OutboxRow[]> {
-  const rows = await db.transaction(async (q) => {
-    // The oldest pending rows come from the pending index in id order, stopping at `limit`.
-    // Statistics of a queue table are stale by nature (empty at the last analyze, 50,000 rows
-    // in a burst): the planner would then read every pending row and sort them, a cost that
-    // grows with the backlog just when the relay must catch up. No sort, no such plan.
-    await q.exec('SET LOCAL enable_sort = off');
-    return q.query<RawRow>(
-      `UPDATE event_outbox o
-        SET claimed_until = now() + make_interval(secs => $2::float8 / 1000),
-            attempts = o.attempts + 1
-      WHERE o.id IN (
-        SELECT id FROM event_outbox
-         WHERE dispatched_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-         ORDER BY id LIMIT $1
-         FOR UPDATE SKIP LOCKED)
-      RETURNING o.id, o.event_id, o.type, o.payload, o.occurred_at, o.attempts`,
-      [limit, leaseMs],
-    );
-  });
+  // claim_outbox_events (migration 065) reads the pending index in id order whatever the
+  // table's statistics say: a plan that sorts the whole backlog would slow the relay down
+  // just when it has to catch up.
+  const rows = await q.query<RawRow>(
+    `SELECT out_id AS id, out_event_id AS event_id, out_type AS type, out_payload AS payload,
+            out_occurred_at AS occurred_at, out_attempts AS attempts
+       FROM claim_outbox_events($1, $2)`,
+    [limit, leaseMs],
+  );
   return rows
     .sort((a, b) => a.id - b.id)
     .map((r) => ({

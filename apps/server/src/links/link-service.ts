@@ -108,6 +108,8 @@ const MAX_CODE_ATTEMPTS = 8;
 /**
  * Inserts of single creations under way at once; requests that arrive meanwhile wait and go
  * together in the next insert (group commit). One measured best: fewer, larger statements.
+ * A slot is taken for the insert statement only: the cache invalidation that follows it (and
+ * the answers) overlap the next group's insert.
  */
 const MAX_CREATE_FLUSHES = 1;
 const MAX_BATCH = 1000;
@@ -178,27 +180,40 @@ export class LinkService {
     while (this.#inFlight < MAX_CREATE_FLUSHES && this.#waiting.length > 0) {
       const batch = this.#waiting.splice(0, MAX_BATCH);
       this.#inFlight++;
-      void this.#flush(batch).finally(() => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
         this.#inFlight--;
         this.#pump();
-      });
+      };
+      void this.#flush(batch, release).finally(release);
     }
   }
 
-  async #flush(batch: readonly WaitingCreate[]): Promise<void> {
+  /** Creates a group of waiting requests; `written` is called once their inserts are done. */
+  async #flush(batch: readonly WaitingCreate[], written: () => void): Promise<void> {
     const byWorkspace = new Map<number, WaitingCreate[]>();
     for (const w of batch) {
       const group = byWorkspace.get(w.workspaceId);
       if (group === undefined) byWorkspace.set(w.workspaceId, [w]);
       else group.push(w);
     }
+    let inserting = byWorkspace.size;
     await Promise.all(
       [...byWorkspace].map(async ([workspaceId, group]) => {
+        let done = false;
+        const groupWritten = () => {
+          if (done) return;
+          done = true;
+          if (--inserting === 0) written();
+        };
         try {
           const results = await this.#createMany(
             workspaceId,
             group.map((w) => w.input),
             [],
+            groupWritten,
           );
           group.forEach((w, i) => w.resolve(results[i]!));
         } catch (err) {
@@ -219,10 +234,12 @@ export class LinkService {
     return this.#createMany(workspaceId, inputs, []);
   }
 
+  /** `written` (if given) is called when the first insert statement has finished (maybe again later). */
   async #createMany(
     workspaceId: number,
     inputs: readonly CreateLinkInput[],
     extras: readonly (PreparedExtension | undefined)[],
+    written?: () => void,
   ): Promise<BulkItemResult[]> {
     const results: BulkItemResult[] = new Array(inputs.length);
     const pending: PendingLink[] = [];
@@ -251,7 +268,10 @@ export class LinkService {
       pending.filter((p) => !gated.has(p)),
       extras,
       results,
+      undefined,
+      written,
     );
+    written?.();
     for (const p of gated) {
       try {
         await this.#insert(workspaceId, [p], extras, results, gate);
@@ -268,6 +288,7 @@ export class LinkService {
     extras: readonly (PreparedExtension | undefined)[],
     results: BulkItemResult[],
     gate?: AliasGate,
+    written?: () => void,
   ): Promise<void> {
     let remaining = pending;
     for (let attempt = 0; remaining.length > 0 && attempt < MAX_CODE_ATTEMPTS; attempt++) {
@@ -298,6 +319,7 @@ export class LinkService {
           : saves
             ? await this.deps.db.transaction(insert)
             : await insert(this.deps.db);
+      written?.();
       const inserted = new Map(created.map((l) => [l.code, l]));
       // A newly used code may have been cached as unknown by a redirect that came first.
       await this.deps.cache.invalidate([...inserted.keys()]);
