@@ -179,4 +179,31 @@ describe.each(setups)('storeClicks ($name)', (setup) => {
     );
     expect(raw[0]!.n).toBe(1);
   });
+
+  it('stores text values as sent, whatever characters they hold', async () => {
+    const odd = ['say "hi"', 'back\\slash\\', '{a,b}', 'NULL', '', ' spaced ', 'ünïcødé ✓', 'a,b'];
+    const batch = odd.map((v, i): StoredClick => ({
+      ...click(`e${i}`, 20 + i, String(100 + i)),
+      code: v,
+      referrer: v,
+      referrerHost: v,
+      browser: v,
+    }));
+    batch.push({ ...click('e-null', 30, '200'), referrer: null });
+    const r = await db.transaction((tx) => storeClicks(tx, batch));
+    expect(r.stored).toBe(odd.length + 1);
+    const rows = await db.query<{ event_id: string; code: string; referrer: string | null }>(
+      `SELECT event_id, code, referrer FROM clicks WHERE event_id LIKE 'e%' ORDER BY event_id`,
+    );
+    expect(rows).toEqual(
+      [
+        ...odd.map((v, i) => ({ event_id: `e${i}`, code: v, referrer: v })),
+        { event_id: 'e-null', code: 'l30', referrer: null },
+      ].sort((a, b) => (a.event_id < b.event_id ? -1 : 1)),
+    );
+    const browsers = await db.query<{ value: string }>(
+      `SELECT value FROM click_dims WHERE dim = 'browser' AND link_id BETWEEN 20 AND 27 ORDER BY link_id`,
+    );
+    expect(browsers.map((b) => b.value)).toEqual(odd);
+  });
 });

@@ -178,7 +178,7 @@ export class ClickWorker {
         continue;
       }
       const salt = this.#salts.get(utcDay(m.at))!;
-      rows.push({ ...this.enricher.enrich(id, m, salt), workspaceId });
+      rows.push(this.enricher.enrich(id, m, salt, workspaceId));
     }
 
     const enrichMs = performance.now() - enrichStart;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import Bowser from 'bowser';
@@ -16,6 +16,7 @@ export const DIRECT = '(direct)';
 export interface EnrichedClick {
   readonly eventId: string;
   readonly linkId: number;
+  readonly workspaceId: number;
   readonly code: string;
   readonly clickedAt: number;
   /** Daily-salted visitor hash as a signed 64-bit integer (decimal string). */
@@ -98,18 +99,23 @@ export class Enricher {
     return info;
   }
 
-  enrich(eventId: string, m: ClickMessage, salt: Buffer): EnrichedClick {
+  /** The click of message `m` (event `eventId`) of a link of workspace `workspaceId`. */
+  enrich(eventId: string, m: ClickMessage, salt: Buffer, workspaceId: number): EnrichedClick {
     const ua = this.userAgent(m.ua);
     return {
       eventId,
       linkId: m.linkId,
+      workspaceId,
       code: m.code,
       clickedAt: m.at,
       visitor: visitorHash(salt, m.ip, m.ua),
       referrer: m.ref,
       referrerHost: referrerHost(m.ref),
       country: this.country(m.ip),
-      ...ua,
+      device: ua.device,
+      browser: ua.browser,
+      os: ua.os,
+      isBot: ua.isBot,
     };
   }
 }
@@ -153,11 +159,19 @@ export function referrerHost(ref: string | null): string {
  * to an IP nor followed from one day to the next.
  */
 export function visitorHash(salt: Buffer, ip: string, ua: string | null): string {
-  const h = createHash('sha256')
-    .update(salt)
-    .update(ip)
-    .update('\n')
-    .update(ua ?? '')
-    .digest();
+  const text = `${ip}\n${ua ?? ''}`;
+  // One-shot hashing of salt ‖ text in a reused buffer (Node ≥ 20.12) costs about two thirds
+  // of a Hash object fed piece by piece; the digest is the same.
+  if (oneShot !== undefined && salt.length + text.length * 3 <= scratch.length) {
+    salt.copy(scratch, 0);
+    const end = salt.length + scratch.write(text, salt.length, 'utf8');
+    return oneShot('sha256', scratch.subarray(0, end), 'buffer').readBigInt64BE(0).toString();
+  }
+  const h = crypto.createHash('sha256').update(salt).update(text).digest();
   return h.readBigInt64BE(0).toString();
 }
+
+const oneShot = (
+  crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }
+).hash;
+const scratch = Buffer.allocUnsafe(8192);
