@@ -155,6 +155,53 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
     expect(await text(sortedPages.body)).toBe(sortedExpected);
   });
 
+  it.skipIf(setup.name !== 'PostgreSQL').each([1, 3])(
+    'reads a transaction that took its id first and committed last, after it commits, not past it (pages, %i at once)',
+    async (parallel) => {
+      const late = new pg.Client({ connectionString: env.url! });
+      const early = new pg.Client({ connectionString: env.url! });
+      await late.connect();
+      await early.connect();
+      const insert = (c: pg.Client, prefix: string) =>
+        c.query(
+          `INSERT INTO clicks (clicked_at, event_id, link_id, workspace_id, code, visitor,
+                               referrer_host, country, device, browser, os, is_bot)
+           SELECT now(), $2 || g, 1, $1, 'c', g, 'x', 'GB', 'desktop', 'Firefox', 'Linux', false
+             FROM generate_series(1, 20) g`,
+          [WORKSPACE, prefix],
+        );
+      try {
+        // `late` takes its transaction id first and stays open; `early` commits after it.
+        await late.query('BEGIN');
+        await insert(late, `late${parallel}-`);
+        await insert(early, `early${parallel}-`);
+        const exp = consistentPages(db, clickChunkSource({ workspaceId: WORKSPACE }, 'ndjson'), {
+          pageSize: 50,
+          parallel,
+        });
+        const seen: string[] = [];
+        let commit: Promise<unknown> | undefined;
+        for await (const page of exp.pages) {
+          for (const l of page.text.split('\n').slice(0, -1))
+            seen.push((JSON.parse(l) as { eventId: string }).eventId);
+          // Committed once the export is under way: a horizon past `late` (the snapshot's
+          // xmax, say) would have read `early`'s rows and moved beyond `late`'s by then.
+          commit ??= new Promise((r) => setTimeout(r, 200)).then(() => late.query('COMMIT'));
+        }
+        await commit;
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const prefix of [`late${parallel}-`, `early${parallel}-`])
+          expect(seen.filter((e) => e.startsWith(prefix))).toHaveLength(20);
+        expect(exp.summary()).toMatchObject({ rows: seen.length });
+      } finally {
+        await late.query('ROLLBACK').catch(() => undefined);
+        await late.end();
+        await early.end();
+      }
+    },
+    60_000,
+  );
+
   it.skipIf(setup.name !== 'PostgreSQL').each(['lines', 'pages', 'parallel pages'] as const)(
     'export every click that existed at the start once, and clicks committed meanwhile once, while 3 connections insert with out-of-order commits (%s)',
     async (path) => {
