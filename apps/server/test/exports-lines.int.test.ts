@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartitions } from '../src/analytics/click-store.js';
 import { clickExport } from '../src/exports/click-export.js';
+import { linkExport } from '../src/exports/link-export.js';
 import { consistentExport, consistentPages } from '../src/exports/consistent-export.js';
 import { exportBody, exportLines } from '../src/exports/export-stream.js';
 import { csvLine } from '../src/exports/format.js';
@@ -10,6 +11,8 @@ import {
   clickChunkSource,
   clickLineSource,
   clickSource,
+  LINK_COLUMNS,
+  linkSource,
 } from '../src/exports/sources.js';
 import type { ExportSummary } from '../src/exports/consistent-export.js';
 import type { Database } from '../src/infra/db/database.js';
@@ -153,6 +156,38 @@ describe.each(setups)('click export lines rendered by the database ($name)', (se
     expect(sortedActual).toBe(sortedExpected);
     const sortedPages = clickExport(db, filter, { format: 'csv', sortBy: 'country', pageSize: 53 });
     expect(await text(sortedPages.body)).toBe(sortedExpected);
+  });
+
+  it('link lines match, byte for byte, the links formatted in JavaScript (NDJSON and CSV)', async () => {
+    const [{ id: ws }] = (await db.query<{ id: number }>(
+      `INSERT INTO workspaces (slug, name) VALUES ('lines', 'lines') RETURNING id`,
+    )) as [{ id: number }];
+    await db.query(
+      `INSERT INTO links (id, workspace_id, code, is_alias, url, title, tags, redirect_type,
+                          expires_at, max_clicks, clicks, deleted_at)
+       SELECT nextval('link_ids'), $1, 'l' || g, g % 2 = 0,
+              'https://example.com/' || coalesce(($2::text[])[1 + g % $3], 'x'),
+              ($2::text[])[1 + (g + 1) % $3],
+              CASE WHEN g % 3 = 0 THEN '{}'::text[]
+                   ELSE ARRAY[coalesce(($2::text[])[1 + (g + 2) % $3], 't'), 'b'] END,
+              (ARRAY[301, 302, 307, 308])[1 + g % 4],
+              CASE WHEN g % 4 = 0 THEN now() + interval '1 day' + g * interval '1.234567 seconds' END,
+              CASE WHEN g % 5 = 0 THEN g END, g * 7,
+              CASE WHEN g % 6 = 0 THEN now() - g * interval '1.5 seconds' END
+         FROM generate_series(1, 200) g`,
+      [ws, TRICKY, TRICKY.length],
+    );
+    for (const format of ['ndjson', 'csv'] as const) {
+      const viaObjects = consistentExport(db, linkSource(ws), { pageSize: 37 });
+      const expected = await text(
+        exportBody(viaObjects.rows, viaObjects.summary, { format, columns: LINK_COLUMNS }),
+      );
+      const viaLines = linkExport(db, ws, { format, pageSize: 41 });
+      const actual = await text(viaLines.body);
+      expect(actual.length).toBeGreaterThan(200 * 100);
+      expect(withoutSummary(actual)).toBe(withoutSummary(expected));
+      expect(viaLines.summary()).toMatchObject({ rows: 200, existing: 200, created: 0 });
+    }
   });
 
   it.skipIf(setup.name !== 'PostgreSQL').each([1, 3])(

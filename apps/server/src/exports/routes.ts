@@ -3,10 +3,9 @@ import type { Guard } from '../auth/guards.js';
 import { AppError } from '../errors.js';
 import type { Database } from '../infra/db/database.js';
 import type { LinkService } from '../links/link-service.js';
-import { consistentExport, type ExportSummary } from './consistent-export.js';
 import { clickExport } from './click-export.js';
-import { exportBody } from './export-stream.js';
-import { LINK_COLUMNS, linkSource } from './sources.js';
+import type { ExportSummary } from './consistent-export.js';
+import { linkExport } from './link-export.js';
 
 export interface ExportRoutesOptions {
   readonly db: Database;
@@ -66,16 +65,13 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
     },
     async (req, reply) => {
       const format = req.query.format ?? 'ndjson';
-      const exp = consistentExport(db, linkSource(workspace(req)));
+      const exp = linkExport(db, workspace(req), {
+        format,
+        onError: (err) => req.log.error({ err }, 'links export failed'),
+      });
       reply.headers(headers(format, 'links'));
       if (format === 'csv') trailer(reply, exp.summary);
-      return reply.send(
-        exportBody(exp.rows, exp.summary, {
-          format,
-          columns: LINK_COLUMNS,
-          onError: (err) => req.log.error({ err }, 'links export failed'),
-        }),
-      );
+      return reply.send(exp.body);
     },
   );
 
