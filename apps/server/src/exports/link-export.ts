@@ -14,8 +14,8 @@ export interface LinkExportOptions {
 
 /**
  * The consistent export of a workspace's links as the endpoint sends it: pages of lines
- * rendered by the database, the next page read while one is sent (links are updated in place,
- * so pages are read one at a time, not several at once).
+ * rendered by the database, the next page read while one is sent (one at a time: the link
+ * source has no `bound`; a workspace holds far fewer links than clicks).
  */
 export function linkExport(
   db: Database,
