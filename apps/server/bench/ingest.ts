@@ -6,11 +6,11 @@
  *   2. end to end: redirects driven by autocannon for --duration s against `linkforge serve`,
  *      clicks flowing redirect → stream → workers → rollups; redirects/s, clicks/s stored and
  *      the redirect-to-rollup lag (p50/p99);
- * then the consistent export of all clicks (rows/s) vs a naive id keyset (no horizon).
+ * then the consistent export of all clicks (rows/s) vs a naive keyset (no horizon).
  *
  * Needs DATABASE_URL, REDIS_URL (and NATS_URL for nats). Usage:
  *   npx tsx apps/server/bench/ingest.ts [--adapters redis,nats] [--events 200000]
- *     [--duration 15] [--workers 2] [--connections 32]
+ *     [--duration 15] [--workers 2] [--connections 32] [--batch-size 5000]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -24,9 +24,8 @@ import { createTestDatabase } from '@linkforge/testkit';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import type { ClickMessage } from '../src/analytics/click-message.js';
-import { consistentExport } from '../src/exports/consistent-export.js';
-import { exportLines } from '../src/exports/export-stream.js';
-import { clickLineSource, clickLineSql } from '../src/exports/sources.js';
+import { clickExport } from '../src/exports/click-export.js';
+import { clickLineSql } from '../src/exports/sources.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
 import { openPostgres } from '../src/infra/db/postgres.js';
@@ -45,6 +44,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '15' },
     workers: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
+    'batch-size': { type: 'string' },
   },
 });
 const databaseUrl = process.env['DATABASE_URL'];
@@ -187,6 +187,7 @@ async function bench(adapter: 'redis' | 'nats') {
     REDIS_PREFIX: prefix,
     STREAM_ADAPTER: adapter,
     CLICK_STREAM: streamName,
+    ...(values['batch-size'] !== undefined ? { WORKER_BATCH_SIZE: values['batch-size'] } : {}),
     ...(natsUrl ? { NATS_URL: natsUrl } : {}),
   };
   const stream: StreamAdapter<ClickMessage> =
@@ -324,17 +325,14 @@ async function bench(adapter: 'redis' | 'nats') {
     for (const w of workers) await stop(w);
     const e2eClicks = e2eDone - before;
 
-    // 3. Export of every click: in process (the consistent export with lines rendered by
-    //    the database, chunked as the endpoint sends them), through the HTTP endpoint
-    //    (NDJSON and CSV), and a naive keyset by seq alone with the same rendering.
+    // 3. Export of every click: in process (the endpoint's consistent export: pages of lines
+    //    rendered by the database), through the HTTP endpoint (NDJSON and CSV), and a naive
+    //    keyset on (txid, seq) without the horizon, with the same rendering.
     const total = await count(db);
     const x0 = performance.now();
     let bytes = 0;
-    const exp = consistentExport(db, clickLineSource({ workspaceId: 1 }, 'ndjson'), {
-      pageSize: 10_000,
-    });
-    for await (const chunk of exportLines(exp.rows, exp.summary, { format: 'ndjson' }))
-      bytes += (chunk as Buffer).length;
+    const exp = clickExport(db, { workspaceId: 1 }, { format: 'ndjson' });
+    for await (const chunk of exp.body) bytes += (chunk as Buffer).length;
     const rows = exp.summary()!.rows;
     const exportRate = (rows / (performance.now() - x0)) * 1000;
     const exportMb = bytes / 1e6;
@@ -363,19 +361,21 @@ async function bench(adapter: 'redis' | 'nats') {
     const n0 = performance.now();
     let naive = 0;
     let naiveBytes = 0;
-    let after = 0;
+    let after = { txid: '0', seq: 0 };
     const line = clickLineSql('ndjson', `'existing'`);
     for (;;) {
-      const page = await db.query<{ seq: number; l: string }>(
-        `SELECT seq, ${line} AS l FROM clicks WHERE seq > $1 ORDER BY seq LIMIT 10000`,
-        [after],
+      const page = await db.query<{ txid: string; seq: number; l: string }>(
+        `SELECT txid::text AS txid, seq, ${line} AS l FROM clicks
+          WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY txid, seq LIMIT 10000`,
+        [after.txid, after.seq],
       );
       let chunk = '';
       for (const p of page) chunk += p.l;
       naive += page.length;
       naiveBytes += chunk.length;
       if (page.length < 10_000) break;
-      after = page[page.length - 1]!.seq;
+      const last = page[page.length - 1]!;
+      after = { txid: last.txid, seq: last.seq };
     }
     const naiveRate = (naive / (performance.now() - n0)) * 1000;
     if (naiveBytes === 0) throw new Error('the naive export read nothing');

@@ -245,7 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
     stream,
     analytics: Object.freeze({
       inProcessWorker,
-      workerBatchSize: int(env, 'WORKER_BATCH_SIZE', 5000, 1, 10_000),
+      workerBatchSize: int(env, 'WORKER_BATCH_SIZE', 10_000, 1, 10_000),
       workerConsumers: int(env, 'WORKER_CONSUMERS', 1, 1, 64),
       publishBatchSize: int(env, 'CLICK_PUBLISH_BATCH', 500, 1, 10_000),
       publishLingerMs: int(env, 'CLICK_PUBLISH_LINGER_MS', 20, 0, 10_000),

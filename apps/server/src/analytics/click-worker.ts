@@ -38,7 +38,7 @@ export interface BatchStats {
 
 export interface ClickWorkerOptions {
   /**
-   * Most events per batch. Default 5,000. A batch is what the stream has ready, up to this:
+   * Most events per batch. Default 10,000. A batch is what the stream has ready, up to this:
    * small under light load (low lag), full under heavy load (fewer, larger statements).
    */
   readonly batchSize?: number;
@@ -61,7 +61,7 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * consumers) share the group's events.
  *
  * @example
- * const worker = await ClickWorker.start(db, stream, await Enricher.open(), { batchSize: 5000 });
+ * const worker = await ClickWorker.start(db, stream, await Enricher.open(), { batchSize: 10_000 });
  * process.once('SIGTERM', () => void worker.close());
  */
 export class ClickWorker {
@@ -96,7 +96,7 @@ export class ClickWorker {
         ...(options.name !== undefined
           ? { name: n === 1 ? options.name : `${options.name}-${i}` }
           : {}),
-        batchSize: options.batchSize ?? 5000,
+        batchSize: options.batchSize ?? 10_000,
         waitMs: 200,
       });
       worker.#consumers.push(consumer);
