@@ -19,7 +19,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,6 +31,8 @@ import { clickLineSource, clickLineSql } from '../src/exports/sources.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
 import { openPostgres } from '../src/infra/db/postgres.js';
+import { freePort } from '../test/process.js';
+import { fetchClickExport } from './http-export.js';
 
 const { values } = parseArgs({
   options: {
@@ -145,32 +146,12 @@ async function overHttp(
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
   const base = rssOf(pid, 'VmRSS');
   const t0 = performance.now();
-  const res = await fetch(`${address}/api/v1/exports/clicks?format=${format}`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
-  });
-  if (res.status !== 200) throw new Error(`export answered ${res.status}`);
-  let bytes = 0;
-  let lines = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    bytes += chunk.length;
-    let i = -1;
-    while ((i = chunk.indexOf(10, i + 1)) !== -1) lines++;
-  }
+  const { bytes, lines } = await fetchClickExport(address, ADMIN, format);
   const ms = performance.now() - t0;
   // NDJSON: one line per row plus the summary; CSV: the header plus one per row (the bench's
   // values hold no line breaks).
   if (lines - 1 !== expected) throw new Error(`${format} export gave ${lines - 1} rows`);
   return { rows: expected, ms, bytes, rss: rssOf(pid, 'VmHWM') - base };
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 function serve(env: Record<string, string>): Promise<ChildProcess> {

@@ -18,7 +18,6 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { createNatsStream, createRedisStream, type StreamAdapter } from '@linkforge/stream';
 import { createTestDatabase } from '@linkforge/testkit';
 import autocannon from 'autocannon';
@@ -29,6 +28,8 @@ import { clickLineSql } from '../src/exports/sources.js';
 import type { Database } from '../src/infra/db/database.js';
 import { migrate } from '../src/infra/db/migrate.js';
 import { openPostgres } from '../src/infra/db/postgres.js';
+import { freePort } from '../test/process.js';
+import { fetchClickExport } from './http-export.js';
 
 interface NatsTransport {
   connect(o: { servers: string }): Promise<{ close(): Promise<void> }>;
@@ -124,16 +125,6 @@ function proc(
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${out}`)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -342,16 +333,7 @@ async function bench(adapter: 'redis' | 'nats') {
     };
     for (const format of ['ndjson', 'csv'] as const) {
       const h0 = performance.now();
-      const res = await fetch(`${address}/api/v1/exports/clicks?format=${format}`, {
-        headers: { authorization: `Bearer ${ADMIN}` },
-      });
-      if (res.status !== 200) throw new Error(`export answered ${res.status}`);
-      let n = 0;
-      let lines = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        n += chunk.length;
-        for (const b of chunk) if (b === 10) lines++;
-      }
+      const { bytes: n, lines } = await fetchClickExport(address, ADMIN, format);
       // NDJSON: one line per row plus the summary; CSV: the header plus one per row.
       if (lines - 1 !== rows)
         throw new Error(`${format} export gave ${lines - 1} rows, not ${rows}`);

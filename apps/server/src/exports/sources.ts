@@ -1,5 +1,6 @@
 import type { Change, Cursor, ExportSource, KeyedRow, PagedSource } from './consistent-export.js';
 import type { ExportFormat } from './format.js';
+import type { Queryable } from '../infra/db/database.js';
 
 /** One link as exported. */
 export interface LinkExportRow {
@@ -240,24 +241,35 @@ export function clickLineSql(format: ExportFormat, change: string = CHANGE_SQL):
 }
 
 /**
+ * One page of clicks with their export line (`l`) rendered by the database; `e`: the row
+ * existed at the export's start. The inner query picks the page, the outer one renders it,
+ * testing visibility once a row.
+ */
+function renderedClicks(
+  q: Queryable,
+  format: ExportFormat,
+  { where, params }: { where: string; params: unknown[] },
+): Promise<{ t: string; k: string; e: boolean; l: string }[]> {
+  const line = clickLineSql(format, `CASE WHEN e THEN 'existing' ELSE 'created' END`);
+  return q.query(
+    `SELECT txid::text AS t, seq::text AS k, e, ${line} AS l
+       FROM (SELECT *, pg_visible_in_snapshot(txid, $4::pg_snapshot) AS e
+               FROM clicks
+              WHERE ${where}) c
+      ORDER BY c.txid, c.seq`,
+    params,
+  );
+}
+
+/**
  * Raw clicks as ready-made export lines (NDJSON with `change`, or CSV rows with the
  * `change` column, in {@link CLICK_COLUMNS} order), rendered by the database: the fast path of
  * unsorted click exports. Same rows, order and keyset as {@link clickSource}.
  */
 export function clickLineSource(f: ClickFilter, format: ExportFormat): ExportSource<string> {
-  // The inner query picks the page; the outer one renders it, testing visibility once a row.
-  const line = clickLineSql(format, `CASE WHEN e THEN 'existing' ELSE 'created' END`);
   return {
     async page(q, after, horizon, snapshot, limit) {
-      const { where, params } = clickPage(f, after, horizon, snapshot, limit);
-      const rows = await q.query<{ t: string; k: string; e: boolean; l: string }>(
-        `SELECT txid::text AS t, seq::text AS k, e, ${line} AS l
-           FROM (SELECT *, pg_visible_in_snapshot(txid, $4::pg_snapshot) AS e
-                   FROM clicks
-                  WHERE ${where}) c
-          ORDER BY c.txid, c.seq`,
-        params,
-      );
+      const rows = await renderedClicks(q, format, clickPage(f, after, horizon, snapshot, limit));
       const out: KeyedRow<string>[] = new Array<KeyedRow<string>>(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
@@ -283,17 +295,12 @@ export interface LinePage {
  * The fast path of click exports.
  */
 export function clickChunkSource(f: ClickFilter, format: ExportFormat): PagedSource<LinePage> {
-  const line = clickLineSql(format, `CASE WHEN e THEN 'existing' ELSE 'created' END`);
   return {
     async page(q, after, horizon, snapshot, limit, until) {
-      const { where, params } = clickPage(f, after, horizon, snapshot, limit, until);
-      const rows = await q.query<{ t: string; k: string; e: boolean; l: string }>(
-        `SELECT txid::text AS t, seq::text AS k, e, ${line} AS l
-           FROM (SELECT *, pg_visible_in_snapshot(txid, $4::pg_snapshot) AS e
-                   FROM clicks
-                  WHERE ${where}) c
-          ORDER BY c.txid, c.seq`,
-        params,
+      const rows = await renderedClicks(
+        q,
+        format,
+        clickPage(f, after, horizon, snapshot, limit, until),
       );
       let text = '';
       let existing = 0;
