@@ -10,7 +10,7 @@ export interface OutboxRelayOptions {
    * the next one (fewer, larger rounds under a steady trickle of changes). Default 20 ms.
    */
   readonly lingerMs?: number;
-  /** Events claimed per round. Default 500. */
+  /** Events claimed per round (whole rows: a row of a bulk creation may hold more). Default 500. */
   readonly batchSize?: number;
   /** How long a claim holds before another relay may take the event. Default 30,000 ms. */
   readonly leaseMs?: number;
@@ -25,10 +25,11 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves committed events from the outbox to the in-process bus: claim a batch (several
- * relays share the work), deliver it to the bus in order, delete what every handler took. Delivery is at-least-once:
- * a relay that dies after publishing and before deleting leaves the claim to lapse, and the
- * event is published again. A handler that fails makes the event retry with backoff; after
- * `maxAttempts` the event is set aside (kept with its error, `dispatched_at` set, for
+ * relays share the work), deliver it to the bus in order, delete what every handler took.
+ * Delivery is at-least-once: a relay that dies after publishing and before deleting leaves the
+ * claim to lapse, and the event is published again. A handler that fails makes the event's
+ * row (the event, or the link.created events of one creation statement) retry with backoff;
+ * after `maxAttempts` the row is set aside (kept with its error, `dispatched_at` set, for
  * `retainMs`).
  *
  * @example
@@ -85,22 +86,24 @@ export class OutboxRelay {
   /** Relays one batch; returns how many events it handled. */
   async drain(): Promise<number> {
     const rows = await claimPending(this.db, this.#o.batchSize, this.#o.leaseMs);
-    const failures = await this.bus.deliver(rows.map((r) => r.event));
+    const failures = await this.bus.deliver(rows.flatMap((r) => r.events));
     const done: number[] = [];
     for (const row of rows) {
-      const errors = failures.get(row.event.id);
-      if (errors === undefined) {
+      // A row is retried whole: handlers take an event again at least once anyway.
+      const errors = row.events.flatMap((e) => failures.get(e.id) ?? []);
+      if (errors.length === 0) {
         done.push(row.id);
         continue;
       }
+      const first = row.events[0]!;
       const err =
         errors.length === 1
           ? errors[0]
-          : new AggregateError(errors, `${errors.length} handler(s) of ${row.event.type} failed`);
+          : new AggregateError(errors, `${errors.length} handler(s) of ${first.type} failed`);
       const giveUp = row.attempts >= this.#o.maxAttempts;
       const backoff = Math.min(60_000, 100 * 2 ** Math.min(row.attempts, 10));
       await markFailed(this.db, row.id, errorText(err), backoff, giveUp);
-      if (giveUp) this.options.onGiveUp?.(row.event.id, err);
+      if (giveUp) for (const e of row.events) this.options.onGiveUp?.(e.id, err);
       else this.options.onError?.(err);
     }
     await removeDispatched(this.db, done);
@@ -108,7 +111,7 @@ export class OutboxRelay {
       this.#lastPrune = Date.now();
       await pruneSetAside(this.db, this.#o.retainMs);
     }
-    return rows.length;
+    return rows.reduce((n, r) => n + r.events.length, 0);
   }
 
   /** Stops polling and waits for the round under way. */

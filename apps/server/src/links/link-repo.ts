@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { linkSnapshot } from '../events/link-events.js';
+import type { BatchedLink } from '../events/outbox.js';
 import type { Queryable } from '../infra/db/database.js';
 import type { Link, RedirectType } from './link.js';
 
@@ -63,65 +66,50 @@ export async function allocateIds(q: Queryable, n: number): Promise<number[]> {
 }
 
 /**
- * Inserts the rows whose code is free and, with `withEvents`, the `link.created` event of each
- * row inserted into the outbox — one statement, so one round trip, atomic even outside a
- * transaction. The events are built by the database from the inserted rows (the same fields as
- * `linkSnapshot`, a fresh UUID each), so a link's data crosses the wire once. Returns the
- * inserted links; a row missing from the result lost its code to an existing link, and no
- * event was written for it.
+ * Inserts the rows whose code is free and, in the same statement (one round trip, atomic even
+ * outside a transaction), the `link.created` events of the rows inserted: one outbox row for
+ * all of them, whose payload is the links as sent here (snapshots, each with its event id; see
+ * migration 066). Returns the inserted links; a row missing from the result lost its code to an
+ * existing link, and no event was written for it.
  */
-export async function insertLinks(
-  q: Queryable,
-  rows: readonly NewLinkRow[],
-  withEvents = false,
-): Promise<Link[]> {
+export async function insertLinks(q: Queryable, rows: readonly NewLinkRow[]): Promise<Link[]> {
   if (rows.length === 0) return [];
-  const payload = rows.map((r) => ({
-    id: r.id,
-    workspace_id: r.workspaceId,
-    code: r.code,
-    is_alias: r.isAlias,
-    url: r.url,
-    redirect_type: r.redirectType,
-    title: r.title,
-    tags: r.tags,
-    expires_at: r.expiresAt?.toISOString() ?? null,
-    max_clicks: r.maxClicks,
+  const items: BatchedLink[] = rows.map((r) => ({
+    eventId: randomUUID(),
+    ...linkSnapshot(r),
   }));
-  // Only what the database decides comes back: the rest of each link is what was sent.
-  const inserted = await q.query<{ id: number | string; created_at: Date }>(
+  // All rows of a statement share created_at (the transaction's start): it comes back once.
+  const [result] = await q.query<{ ids: string | null; created_at: Date | null }>(
     `WITH ins AS (
        INSERT INTO links (id, workspace_id, code, is_alias, url, redirect_type, title, tags,
                           expires_at, max_clicks)
-       SELECT r.id, r.workspace_id, r.code, r.is_alias, r.url, r.redirect_type, r.title,
-              coalesce(r.tags, '{}'), r.expires_at, r.max_clicks
-       FROM json_to_recordset($1::json) AS r(id bigint, workspace_id bigint, code text,
-            is_alias boolean, url text, redirect_type smallint, title text, tags text[],
-            expires_at timestamptz, max_clicks bigint)
+       SELECT r.id, r."workspaceId", r.code, r."isAlias", r.url, r."redirectType", r.title,
+              coalesce(r.tags, '{}'), r."expiresAt", r."maxClicks"
+       FROM json_to_recordset($1::json) AS r(id bigint, "workspaceId" bigint, code text,
+            "isAlias" boolean, url text, "redirectType" smallint, title text, tags text[],
+            "expiresAt" timestamptz, "maxClicks" bigint)
        ON CONFLICT (code) DO NOTHING
-       RETURNING id, workspace_id, code, is_alias, url, redirect_type, title, tags, expires_at,
-                 max_clicks, created_at
+       RETURNING id, created_at
      ), outbox AS (
-       INSERT INTO event_outbox (event_id, type, payload, occurred_at)
+       INSERT INTO event_outbox (event_id, type, payload, occurred_at, batch, event_count)
        SELECT gen_random_uuid(), 'link.created',
-              jsonb_build_object('link', jsonb_build_object(
-                'id', id, 'workspaceId', workspace_id, 'code', code, 'url', url,
-                'isAlias', is_alias, 'redirectType', redirect_type, 'title', title,
-                'tags', to_jsonb(tags),
-                'expiresAt', to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                'maxClicks', max_clicks)),
-              created_at
+              CASE WHEN count(*) = $2 THEN $1::json
+                   ELSE (SELECT json_agg(e.item ORDER BY e.n)
+                           FROM json_array_elements($1::json) WITH ORDINALITY AS e(item, n)
+                          WHERE (e.item->>'id')::bigint IN (SELECT id FROM ins)) END,
+              min(created_at), true, count(*)
        FROM ins
-       WHERE $2::boolean
-       ORDER BY id
+       HAVING count(*) > 0
      )
-     SELECT id, created_at FROM ins`,
-    [JSON.stringify(payload), withEvents],
+     SELECT string_agg(id::text, ',') AS ids, min(created_at) AS created_at FROM ins`,
+    [JSON.stringify(items), rows.length],
   );
-  const sent = new Map(rows.map((r) => [r.id, r]));
-  return inserted.map(({ id, created_at }) => {
-    const r = sent.get(Number(id))!;
-    return {
+  if (result?.ids == null || result.created_at === null) return [];
+  const createdAt = result.created_at;
+  const inserted = new Set(result.ids.split(',').map(Number));
+  return rows
+    .filter((r) => inserted.has(r.id))
+    .map((r) => ({
       id: r.id,
       workspaceId: r.workspaceId,
       code: r.code,
@@ -133,11 +121,10 @@ export async function insertLinks(
       expiresAt: r.expiresAt,
       maxClicks: r.maxClicks,
       clicks: 0,
-      createdAt: created_at,
-      updatedAt: created_at,
+      createdAt,
+      updatedAt: createdAt,
       deletedAt: null,
-    };
-  });
+    }));
 }
 
 /** Any link with this code, deleted or not (the redirect path decides what to answer). */

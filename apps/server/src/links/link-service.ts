@@ -302,7 +302,7 @@ export class LinkService {
       const extension = this.deps.extension;
       const saves = remaining.some((p) => extras[p.index] !== undefined);
       const insert = async (tx: Queryable) => {
-        const links = await repo.insertLinks(tx, rows, true);
+        const links = await repo.insertLinks(tx, rows);
         if (extension !== undefined && saves) {
           const byCode = new Map(links.map((l) => [l.code, l]));
           for (const [i, p] of remaining.entries()) {
