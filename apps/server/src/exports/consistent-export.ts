@@ -127,6 +127,19 @@ const HORIZON_SQL = `
          (SELECT pg_snapshot_xmax(snap) FROM s)::text AS m`;
 
 /**
+ * Runs a page query (or a page bound) so that it reads the export index in key order whatever
+ * the table's statistics say. Right after a large load, before ANALYZE, the planner would
+ * otherwise scan every row past the cursor and sort them, for each page: an export quadratic
+ * in the table (1,100,000 fresh clicks: 66,000 rows/s, against 720,000 in key order).
+ */
+function inKeyOrder<T>(db: Database, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.exec('SET LOCAL enable_sort = off; SET LOCAL jit = off');
+    return fn(tx);
+  });
+}
+
+/**
  * Consistent export under continuous writes, on PostgreSQL's transaction-id horizon.
  *
  * 1. At start, take the snapshot S0 and its xmax X0: every row committed before the export
@@ -184,7 +197,7 @@ export function consistentPages<P>(
     let tailTarget: bigint | undefined;
     let caughtUp = false;
     const fetch = (cursor: Cursor | undefined, h: string, until?: Cursor) => {
-      const p = source.page(db, cursor, h, snapshot, pageSize, until);
+      const p = inKeyOrder(db, (tx) => source.page(tx, cursor, h, snapshot, pageSize, until));
       // Handled here too: a page read ahead may be dropped when the caller stops early.
       p.catch(() => undefined);
       return p;
@@ -203,13 +216,15 @@ export function consistentPages<P>(
       if (parallel > 1 && source.bound !== undefined) {
         // Pages end where `bound` says, so the next `parallel` pages are read at once; they
         // are handed on in order. The round ends with the page that `bound` leaves open.
-        const bound = source.bound.bind(source);
+        const { bound } = source;
+        const boundOf = (from: Cursor | undefined) =>
+          inKeyOrder(db, (tx) => bound(tx, from, horizon, pageSize));
         const ahead: { page: Promise<P>; until: Cursor | undefined }[] = [];
         let from = after;
         let last = false;
         const refill = async () => {
           while (!last && ahead.length < parallel) {
-            const until = await bound(db, from, horizon, pageSize);
+            const until = await boundOf(from);
             ahead.push({ page: fetch(from, horizon, until), until });
             if (until === undefined) last = true;
             else from = until;
