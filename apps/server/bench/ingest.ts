@@ -352,7 +352,7 @@ async function bench(adapter: 'redis' | 'nats') {
         await tx.exec('SET LOCAL enable_sort = off; SET LOCAL jit = off');
         return tx.query<{ txid: string; seq: number; l: string }>(
           `SELECT txid::text AS txid, seq, ${line} AS l FROM clicks
-            WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY txid, seq LIMIT 10000`,
+            WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY clicks.txid, clicks.seq LIMIT 10000`,
           [after.txid, after.seq],
         );
       });
