@@ -47,8 +47,9 @@ export interface RedisStreamOptions {
   /** How often each consumer looks for claimable entries. Default `min(claimIdleMs, 5,000)` ms. */
   readonly claimIntervalMs?: number;
   /**
-   * How often a consumer trims entries that every group has acknowledged (`XTRIM MINID`).
-   * `0` turns that off. Default 1,000 ms.
+   * How often a consumer trims entries that every group has acknowledged (`XTRIM MINID`): at
+   * an ack, at most once per interval, and once more at its end if acks came meanwhile. `0`
+   * turns that off. Default 1,000 ms.
    */
   readonly trimIntervalMs?: number;
   /**
@@ -97,6 +98,7 @@ class RedisStream<T> implements StreamAdapter<T> {
   private readonly children = new Set<{ close(): Promise<void> }>();
   private closed = false;
   private nextTrimAt = 0;
+  private trailingTrim: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStreamOptions) {
     if (options === null || typeof options !== 'object') {
@@ -183,7 +185,17 @@ class RedisStream<T> implements StreamAdapter<T> {
    */
   async trimAcked(): Promise<void> {
     const { trimIntervalMs, key } = this.settings;
-    if (trimIntervalMs === 0 || Date.now() < this.nextTrimAt) return;
+    if (trimIntervalMs === 0 || this.closed) return;
+    const wait = this.nextTrimAt - Date.now();
+    if (wait > 0) {
+      // Too soon after the last trim: trim once more when the interval ends, so the last acks
+      // of a burst are trimmed too even if no other ack follows.
+      this.trailingTrim ??= setTimeout(() => {
+        this.trailingTrim = undefined;
+        void this.trimAcked().catch(() => undefined);
+      }, wait).unref();
+      return;
+    }
     this.nextTrimAt = Date.now() + trimIntervalMs;
     const groups = (await this.redis.call('XINFO', ['GROUPS', key])) as unknown[][];
     if (groups.length === 0) return;
@@ -233,6 +245,8 @@ class RedisStream<T> implements StreamAdapter<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.trailingTrim);
+    this.trailingTrim = undefined;
     // A child that fails to close (broker gone) must not keep the connections open.
     await Promise.allSettled([...this.children].map((c) => c.close()));
     if (this.ownsClient) await quietly(this.redis);

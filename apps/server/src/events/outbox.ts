@@ -108,7 +108,10 @@ export async function removeDispatched(q: Queryable, ids: readonly number[]): Pr
   await q.query(`DELETE FROM event_outbox WHERE id = ANY($1::bigint[])`, [ids]);
 }
 
-/** Releases a failed row (all its events) for a later retry (after `retryMs`), keeping the error for operators. */
+/**
+ * Releases a failed row (all its events) for a later retry (after `retryMs`), keeping the
+ * error for operators.
+ */
 export async function markFailed(
   q: Queryable,
   id: number,
