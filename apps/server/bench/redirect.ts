@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createTestDatabase } from '@linkforge/testkit';
+import { freePort } from '../test/process.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,7 +94,7 @@ async function bareServer(map: Map<string, string>): Promise<{ base: string; clo
 async function startLinkforge(
   env: Record<string, string>,
 ): Promise<{ base: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
@@ -113,6 +114,7 @@ async function startLinkforge(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  child.kill('SIGKILL');
   throw new Error('Linkforge did not start');
 }
 
@@ -134,14 +136,18 @@ async function bulk(base: string, urls: string[]): Promise<string[]> {
 async function main() {
   const db = await createTestDatabase(databaseUrl!, 'lf_bench');
   const prefix = `lfbench:${randomBytes(4).toString('hex')}:`;
-  const { base, child } = await startLinkforge({
+  const started = await startLinkforge({
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl!,
     REDIS_PREFIX: prefix,
     BOOTSTRAP_API_KEY: ADMIN,
     RATE_LIMIT_KEY_MAX: '1000000000',
     DATABASE_POOL_MAX: process.env['DATABASE_POOL_MAX'] ?? '10',
+  }).catch(async (err: unknown) => {
+    await db.drop();
+    throw err;
   });
+  const { base, child } = started;
   try {
     console.log(
       `Linkforge redirect benchmark — ${new Date().toISOString()}, ${connections} connections, ${duration} s × ${runs} runs`,
