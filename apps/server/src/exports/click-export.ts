@@ -3,7 +3,7 @@ import type { Database } from '../infra/db/database.js';
 import { consistentPages, type ExportSummary } from './consistent-export.js';
 import { exportChunks } from './export-stream.js';
 import { csvLine, type ExportFormat } from './format.js';
-import { CLICK_COLUMNS, clickChunkSource, type ClickFilter } from './sources.js';
+import { CLICK_COLUMNS, clickChunkSource, pageTexts, type ClickFilter } from './sources.js';
 
 /** Rows per page of a click export (lines rendered by the database). */
 const CLICK_PAGE_SIZE = 10_000;
@@ -36,10 +36,7 @@ export function clickExport(
       parallel: o.parallel ?? (db.kind === 'postgres' ? 2 : 1),
     },
   );
-  async function* texts(): AsyncGenerator<string> {
-    for await (const page of exp.pages) yield page.text;
-  }
-  const body = exportChunks(texts(), exp.summary, {
+  const body = exportChunks(pageTexts(exp.pages), exp.summary, {
     format: o.format,
     header: csvLine([...CLICK_COLUMNS, 'change']),
     sortBy: o.sortBy,

@@ -3,7 +3,7 @@ import type { Database } from '../infra/db/database.js';
 import { consistentPages, type ExportSummary } from './consistent-export.js';
 import { exportChunks } from './export-stream.js';
 import { csvLine, type ExportFormat } from './format.js';
-import { LINK_COLUMNS, linkChunkSource } from './sources.js';
+import { LINK_COLUMNS, linkChunkSource, pageTexts } from './sources.js';
 
 export interface LinkExportOptions {
   readonly format: ExportFormat;
@@ -25,10 +25,7 @@ export function linkExport(
   const exp = consistentPages(db, linkChunkSource(workspaceId, o.format), {
     pageSize: o.pageSize ?? 5000,
   });
-  async function* texts(): AsyncGenerator<string> {
-    for await (const page of exp.pages) yield page.text;
-  }
-  const body = exportChunks(texts(), exp.summary, {
+  const body = exportChunks(pageTexts(exp.pages), exp.summary, {
     format: o.format,
     header: csvLine([...LINK_COLUMNS, 'change']),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),

@@ -39,10 +39,33 @@ const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 // The cursor condition is written only when there is a cursor: `$5 IS NULL OR (…) > (…)`
 // would keep the planner from starting the index scan at the cursor.
 
+/** A link row's change against the export's start snapshot ($4). */
+const LINK_CHANGE_SQL = `CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing'
+     WHEN pg_visible_in_snapshot(created_txid, $4::pg_snapshot) THEN 'updated'
+     ELSE 'created' END`;
+
+/** The conditions, order and limit of one page of a workspace's links, with their parameters. */
+function linkPage(
+  workspaceId: number,
+  after: Cursor | undefined,
+  horizon: string,
+  snapshot: string,
+  limit: number,
+) {
+  return {
+    where: `workspace_id = $1 AND txid < $2::xid8
+            AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, id) > ($5::xid8, $6::bigint)'}
+          ORDER BY links.txid, links.id
+          LIMIT $3`,
+    params: [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
+  };
+}
+
 /** Every link of a workspace, deleted ones included (their deletion is a change). */
 export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
   return {
     async page(q, after, horizon, snapshot, limit) {
+      const page = linkPage(workspaceId, after, horizon, snapshot, limit);
       const rows = await q.query<{
         txid_text: string;
         id_text: string;
@@ -60,18 +83,12 @@ export function linkSource(workspaceId: number): ExportSource<LinkExportRow> {
         updated_at: Date;
         deleted_at: Date | null;
       }>(
-        `SELECT txid::text AS txid_text, id::text AS id_text,
-                CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing'
-                     WHEN pg_visible_in_snapshot(created_txid, $4::pg_snapshot) THEN 'updated'
-                     ELSE 'created' END AS change,
+        `SELECT txid::text AS txid_text, id::text AS id_text, ${LINK_CHANGE_SQL} AS change,
                 code, url, is_alias, title, tags, redirect_type, expires_at, max_clicks, clicks,
                 created_at, updated_at, deleted_at
            FROM links
-          WHERE workspace_id = $1 AND txid < $2::xid8
-            AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, id) > ($5::xid8, $6::bigint)'}
-          ORDER BY links.txid, links.id
-          LIMIT $3`,
-        [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
+          WHERE ${page.where}`,
+        page.params,
       );
       return rows.map((r): KeyedRow<LinkExportRow> => ({
         txid: r.txid_text,
@@ -220,21 +237,23 @@ export function clickSource(f: ClickFilter): ExportSource<ClickExportRow> {
 // of the row's change ('existing' / 'created'). Both renderings match, byte for byte,
 // `JSON.stringify({ change, ...row })` and `csvLine` of the object source.
 const CHANGE_SQL = `CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing' ELSE 'created' END`;
-const ISO_SQL = `to_char(clicked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** A timestamptz column as `Date#toISOString` writes it. */
+const isoSql = (col: string) =>
+  `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const json = (expr: string) => `coalesce(to_json(${expr})::text, 'null')`;
+const csv = (expr: string) => `export_csv_field(${expr})`;
 
 /** The select expression of one click's export line (ending in its line break). */
 export function clickLineSql(format: ExportFormat, change: string = CHANGE_SQL): string {
   if (format === 'ndjson') {
     return `'{"change":"' || ${change} || '","eventId":' || ${json('event_id')}
-      || ',"clickedAt":"' || ${ISO_SQL} || '","code":' || ${json('code')}
+      || ',"clickedAt":"' || ${isoSql('clicked_at')} || '","code":' || ${json('code')}
       || ',"referrer":' || ${json('referrer')} || ',"referrerHost":' || ${json('referrer_host')}
       || ',"country":' || ${json('country')} || ',"device":' || ${json('device')}
       || ',"browser":' || ${json('browser')} || ',"os":' || ${json('os')}
       || ',"bot":' || CASE WHEN is_bot THEN 'true' ELSE 'false' END || E'}\n'`;
   }
-  const csv = (expr: string) => `export_csv_field(${expr})`;
-  return `${csv('event_id')} || ',' || ${ISO_SQL} || ',' || ${csv('code')} || ','
+  return `${csv('event_id')} || ',' || ${isoSql('clicked_at')} || ',' || ${csv('code')} || ','
       || ${csv('referrer')} || ',' || ${csv('referrer_host')} || ',' || ${csv('country')} || ','
       || ${csv('device')} || ',' || ${csv('browser')} || ',' || ${csv('os')} || ','
       || CASE WHEN is_bot THEN 'true' ELSE 'false' END || ',' || ${change} || E'\r\n'`;
@@ -287,6 +306,11 @@ export interface LinePage {
   readonly rows: number;
   readonly existing: number;
   readonly last: Cursor | undefined;
+}
+
+/** The text of each page, in order: what an export endpoint sends. */
+export async function* pageTexts(pages: AsyncIterable<LinePage>): AsyncGenerator<string> {
+  for await (const page of pages) yield page.text;
 }
 
 /**
@@ -343,31 +367,25 @@ export function clickChunkSource(f: ClickFilter, format: ExportFormat): PagedSou
 
 // One link as its export line, rendered by the database like the click lines: both renderings
 // match, byte for byte, `JSON.stringify({ change, ...row })` and `csvLine` of linkSource's rows.
-const linkIso = (col: string) =>
-  `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const LINK_CHANGE_SQL = `CASE WHEN pg_visible_in_snapshot(txid, $4::pg_snapshot) THEN 'existing'
-     WHEN pg_visible_in_snapshot(created_txid, $4::pg_snapshot) THEN 'updated'
-     ELSE 'created' END`;
 
 /** The select expression of one link's export line (ending in its line break). */
 export function linkLineSql(format: ExportFormat, change: string = LINK_CHANGE_SQL): string {
   const isoOrNull = (col: string) =>
-    `CASE WHEN ${col} IS NULL THEN 'null' ELSE '"' || ${linkIso(col)} || '"' END`;
+    `CASE WHEN ${col} IS NULL THEN 'null' ELSE '"' || ${isoSql(col)} || '"' END`;
   if (format === 'ndjson') {
     return `'{"change":"' || ${change} || '","code":' || ${json('code')}
       || ',"url":' || ${json('url')} || ',"alias":' || CASE WHEN is_alias THEN 'true' ELSE 'false' END
       || ',"title":' || ${json('title')} || ',"tags":' || ${json('tags')}
       || ',"redirectType":' || redirect_type::text || ',"expiresAt":' || ${isoOrNull('expires_at')}
       || ',"maxClicks":' || coalesce(max_clicks::text, 'null') || ',"clicks":' || clicks::text
-      || ',"createdAt":"' || ${linkIso('created_at')} || '","updatedAt":"' || ${linkIso('updated_at')}
+      || ',"createdAt":"' || ${isoSql('created_at')} || '","updatedAt":"' || ${isoSql('updated_at')}
       || '","deletedAt":' || ${isoOrNull('deleted_at')} || E'}\n'`;
   }
-  const csv = (expr: string) => `export_csv_field(${expr})`;
   return `${csv('code')} || ',' || ${csv('url')} || ',' || CASE WHEN is_alias THEN 'true' ELSE 'false' END
       || ',' || ${csv('title')} || ',' || ${csv(`array_to_string(tags, '|')`)} || ','
-      || redirect_type::text || ',' || coalesce(${linkIso('expires_at')}, '') || ','
-      || coalesce(max_clicks::text, '') || ',' || clicks::text || ',' || ${linkIso('created_at')}
-      || ',' || ${linkIso('updated_at')} || ',' || coalesce(${linkIso('deleted_at')}, '') || ','
+      || redirect_type::text || ',' || coalesce(${isoSql('expires_at')}, '') || ','
+      || coalesce(max_clicks::text, '') || ',' || clicks::text || ',' || ${isoSql('created_at')}
+      || ',' || ${isoSql('updated_at')} || ',' || coalesce(${isoSql('deleted_at')}, '') || ','
       || ${change} || E'\r\n'`;
 }
 
@@ -382,16 +400,12 @@ export function linkChunkSource(
   const line = linkLineSql(format, 'c');
   return {
     async page(q, after, horizon, snapshot, limit) {
+      const { where, params } = linkPage(workspaceId, after, horizon, snapshot, limit);
       const rows = await q.query<{ t: string; k: string; c: Change; l: string }>(
         `SELECT txid::text AS t, id::text AS k, c, ${line} AS l
-           FROM (SELECT *, ${LINK_CHANGE_SQL} AS c
-                   FROM links
-                  WHERE workspace_id = $1 AND txid < $2::xid8
-                    AND ${after === undefined ? '$5::xid8 IS NULL AND $6::bigint IS NULL' : '(txid, id) > ($5::xid8, $6::bigint)'}
-                  ORDER BY links.txid, links.id
-                  LIMIT $3) l
+           FROM (SELECT *, ${LINK_CHANGE_SQL} AS c FROM links WHERE ${where}) l
           ORDER BY l.txid, l.id`,
-        [workspaceId, horizon, limit, snapshot, after?.txid ?? null, after?.key ?? null],
+        params,
       );
       let text = '';
       let existing = 0;
